@@ -1,0 +1,39 @@
+"""Domain errors raised by orders.services; views translate them to HTTP."""
+
+
+class OrderPlatformError(Exception):
+    """Base of every domain error. `message` is safe to show to the user."""
+
+    message = "The operation was refused."
+
+    def __init__(self, message: str | None = None):
+        self.message = message or self.message
+        super().__init__(self.message)
+
+
+class InvalidAmount(OrderPlatformError):
+    message = "Enter an amount greater than zero."
+
+
+class InsufficientBalance(OrderPlatformError):
+    message = "Insufficient balance"
+
+
+class IllegalTransition(OrderPlatformError):
+    message = "This order can no longer be changed that way."
+
+
+class IdempotencyConflict(OrderPlatformError):
+    message = "This request was already submitted with different details."
+
+
+class ProductUnavailable(OrderPlatformError):
+    message = "This product is not available."
+
+
+class QuantityBelowMinimum(OrderPlatformError):
+    message = "The quantity is below this product's minimum."
+
+
+class ConcurrentUpdate(OrderPlatformError):
+    message = "The record changed while you were saving it; please try again."

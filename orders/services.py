@@ -1,0 +1,451 @@
+"""Every write of the domain, and the only place a balance changes.
+
+Each service is atomic. Concurrency rests on two mechanisms that hold on both
+databases:
+- row locks (`select_for_update`) on PostgreSQL, always taken in the same order,
+  order before customer, so two services never wait on each other in a cycle;
+- conditional updates (`UPDATE … WHERE status = <expected>`, `WHERE balance >= x`),
+  which stay correct where locks are no-ops: SQLite serializes writers through
+  IMMEDIATE transactions, and the condition refuses whatever the lock missed.
+
+Idempotency (SPEC I7): a key seen before with the same parameters returns the first
+result and writes nothing; with other parameters it raises IdempotencyConflict.
+Keys are checked after the customer's row is locked, so concurrent repeats of one
+key are serialized and only the first one writes.
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, Group
+from django.db import connection, transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from dashboard.roles import CUSTOMER_GROUP
+from orders.errors import (
+    ConcurrentUpdate,
+    IdempotencyConflict,
+    IllegalTransition,
+    InsufficientBalance,
+    InvalidAmount,
+    ProductUnavailable,
+    QuantityBelowMinimum,
+)
+from orders.models import (
+    Customer,
+    LedgerEntry,
+    LedgerKind,
+    Level,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    Payment,
+    PaymentKind,
+    PaymentMethod,
+    PaymentStatus,
+    PriceTier,
+    Product,
+)
+from orders.money import MAX_MONEY, money, order_amount
+from orders.references import new_entry_no, new_order_no, new_payment_no
+
+Actor = AbstractBaseUser | None
+
+
+# --- customers -------------------------------------------------------------------
+
+
+@transaction.atomic
+def customer_create(
+    *,
+    username: str,
+    password: str | None,
+    name: str,
+    mobile: str,
+    level: Level,
+    created_by: Actor = None,
+) -> Customer:
+    """A user in the `customer` group and their profile. No password: unusable until set."""
+    user = get_user_model().objects.create_user(username=username, password=password)
+    user.groups.add(Group.objects.get(name=CUSTOMER_GROUP))
+    return Customer.objects.create(
+        user=user, name=name, mobile=mobile, level=level, created_by=created_by
+    )
+
+
+@transaction.atomic
+def customer_change_level(*, customer: Customer, level: Level) -> Customer:
+    """Changes what the customer pays from now on; orders already placed keep their price."""
+    Customer.objects.filter(pk=customer.pk).update(level=level)
+    customer.level = level
+    return customer
+
+
+# --- balances --------------------------------------------------------------------
+
+
+def _lock_customer(customer_id: int) -> Customer:
+    return Customer.objects.select_for_update(of=("self",)).select_related("level").get(pk=customer_id)
+
+
+def _move_balance(customer: Customer, delta: Decimal) -> Decimal:
+    """Adds `delta` (signed) to a locked customer's balance and returns the new balance.
+
+    The sum is computed here, in Decimal, and written with a compare-and-set
+    (`WHERE balance = <the balance read under the lock>`): SQLite would evaluate
+    `balance + delta` in floating point, and the condition keeps the write correct
+    even where the lock is a no-op. The CHECK constraint is the last line behind it.
+    """
+    new_balance = customer.balance + delta
+    if new_balance < 0:
+        raise InsufficientBalance
+    if new_balance > MAX_MONEY:
+        raise InvalidAmount(f"The balance cannot exceed {MAX_MONEY}.")
+    swapped = Customer.objects.filter(pk=customer.pk, balance=customer.balance).update(
+        balance=new_balance
+    )
+    if swapped != 1:
+        raise ConcurrentUpdate
+    customer.balance = new_balance
+    return new_balance
+
+
+def _write_ledger(
+    *,
+    customer: Customer,
+    kind: str,
+    amount: Decimal,
+    idempotency_key: str,
+    actor: Actor,
+    memo: str = "",
+    order: Order | None = None,
+) -> LedgerEntry:
+    balance_after = _move_balance(customer, amount)
+    return LedgerEntry.objects.create(
+        entry_no=new_entry_no(),
+        customer=customer,
+        kind=kind,
+        amount=amount,
+        balance_after=balance_after,
+        order=order,
+        actor=actor,
+        memo=memo,
+        idempotency_key=idempotency_key,
+    )
+
+
+def _positive_money(amount: Decimal) -> Decimal:
+    if not isinstance(amount, Decimal) or not amount.is_finite():
+        raise InvalidAmount
+    rounded = money(amount)
+    if rounded != amount or not 0 < rounded <= MAX_MONEY:
+        raise InvalidAmount(
+            f"Enter an amount between 0.01 and {MAX_MONEY} with at most two decimal places."
+        )
+    return rounded
+
+
+def _balance_change(
+    *,
+    kind: str,
+    customer: Customer,
+    amount: Decimal,
+    memo: str,
+    idempotency_key: str,
+    actor: Actor,
+) -> LedgerEntry:
+    amount = _positive_money(amount)
+    signed = amount if kind == LedgerKind.TOP_UP else -amount
+    # Keys are scoped to the customer: another customer's key never collides.
+    key = f"balance:{customer.pk}:{idempotency_key}"
+    with transaction.atomic():
+        locked = _lock_customer(customer.pk)
+        previous = LedgerEntry.objects.filter(idempotency_key=key).first()
+        if previous is not None:
+            if (previous.kind, previous.amount, previous.memo) != (kind, signed, memo):
+                raise IdempotencyConflict
+            return previous
+        return _write_ledger(
+            customer=locked, kind=kind, amount=signed, idempotency_key=key, actor=actor, memo=memo
+        )
+
+
+def balance_top_up(
+    *, customer: Customer, amount: Decimal, memo: str = "", idempotency_key: str, actor: Actor
+) -> LedgerEntry:
+    return _balance_change(
+        kind=LedgerKind.TOP_UP,
+        customer=customer,
+        amount=amount,
+        memo=memo,
+        idempotency_key=idempotency_key,
+        actor=actor,
+    )
+
+
+def balance_deduct(
+    *, customer: Customer, amount: Decimal, memo: str = "", idempotency_key: str, actor: Actor
+) -> LedgerEntry:
+    """Refused with InsufficientBalance, writing nothing, if the balance is short."""
+    return _balance_change(
+        kind=LedgerKind.DEDUCT,
+        customer=customer,
+        amount=amount,
+        memo=memo,
+        idempotency_key=idempotency_key,
+        actor=actor,
+    )
+
+
+# --- orders ----------------------------------------------------------------------
+
+
+def order_quote(*, customer: Customer, product: Product, quantity: int) -> tuple[PriceTier, Decimal]:
+    """The tier that prices `quantity` units, and what the customer would pay (I6)."""
+    if not product.active:
+        raise ProductUnavailable
+    if quantity < 1:
+        raise QuantityBelowMinimum("Enter a quantity of at least 1.")
+    tier = (
+        PriceTier.objects.filter(product=product, min_quantity__lte=quantity)
+        .order_by("-min_quantity")
+        .first()
+    )
+    if tier is None:
+        smallest = PriceTier.objects.filter(product=product).order_by("min_quantity").first()
+        if smallest is None:
+            raise ProductUnavailable
+        raise QuantityBelowMinimum(f"The minimum quantity for {product} is {smallest.min_quantity}.")
+    amount = order_amount(unit_price=tier.unit_price, quantity=quantity, percent=customer.level.percent)
+    if amount <= 0:
+        raise InvalidAmount("This order's amount rounds to zero; order a larger quantity.")
+    return tier, amount
+
+
+def order_place(
+    *,
+    customer: Customer,
+    product: Product,
+    quantity: int,
+    target: str,
+    memo: str = "",
+    idempotency_key: str,
+    actor: Actor = None,
+) -> Order:
+    """Charges the balance and queues the order as pending, or writes nothing."""
+    with transaction.atomic():
+        locked = _lock_customer(customer.pk)
+        previous = Order.objects.filter(customer=locked, idempotency_key=idempotency_key).first()
+        if previous is not None:
+            same = (previous.product_id, previous.quantity, previous.target, previous.memo)
+            if same != (product.pk, quantity, target, memo):
+                raise IdempotencyConflict
+            return previous
+        tier, amount = order_quote(customer=locked, product=product, quantity=quantity)
+        balance_after = _move_balance(locked, -amount)
+        order = Order.objects.create(
+            order_no=new_order_no(),
+            customer=locked,
+            product=product,
+            quantity=quantity,
+            target=target,
+            memo=memo,
+            unit_price=tier.unit_price,
+            list_amount=tier.unit_price * quantity,
+            percent=locked.level.percent,
+            amount=amount,
+            status=OrderStatus.PENDING,
+            idempotency_key=idempotency_key,
+        )
+        Payment.objects.create(
+            payment_no=new_payment_no(),
+            order=order,
+            method=PaymentMethod.BALANCE,
+            kind=PaymentKind.CHARGE,
+            status=PaymentStatus.SUCCEEDED,
+            amount=amount,
+        )
+        LedgerEntry.objects.create(
+            entry_no=new_entry_no(),
+            customer=locked,
+            kind=LedgerKind.CHARGE,
+            amount=-amount,
+            balance_after=balance_after,
+            order=order,
+            actor=actor,
+            idempotency_key=f"order:{order.order_no}:charge",
+        )
+        OrderEvent.objects.create(
+            order=order, from_status="", to_status=OrderStatus.PENDING, actor=actor, note="Placed"
+        )
+        return order
+
+
+def _transition(
+    order: Order,
+    *,
+    expected: str,
+    to: str,
+    actor: Actor,
+    note: str = "",
+    worker_id: str | None = None,
+    **changes,
+) -> Order:
+    """Moves a locked order from `expected` to `to` with a conditional update and an event.
+
+    The status is read again under the lock: the caller's copy may be stale. With
+    `worker_id`, only the agent that holds the order's claim may move it.
+    """
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    if (
+        locked.status != expected
+        or not locked.can_transition_to(to)
+        or (worker_id is not None and locked.claimed_by != worker_id)
+    ):
+        raise IllegalTransition(
+            f"Order {locked.order_no} is {locked.get_status_display().lower()}; it cannot become {to}."
+        )
+    guard = Order.objects.filter(pk=locked.pk, status=locked.status)
+    if worker_id is not None:
+        guard = guard.filter(claimed_by=worker_id)
+    if guard.update(status=to, updated_at=timezone.now(), **changes) != 1:
+        raise IllegalTransition(f"Order {locked.order_no} changed meanwhile; try again.")
+    OrderEvent.objects.create(
+        order=locked, from_status=locked.status, to_status=to, actor=actor, note=note[:500]
+    )
+    locked.refresh_from_db()
+    return locked
+
+
+def _refund(order: Order, *, actor: Actor, memo: str) -> None:
+    """Returns an order's charge to the customer's balance (store credit), once (I3)."""
+    charge = Payment.objects.filter(
+        order=order, kind=PaymentKind.CHARGE, status=PaymentStatus.SUCCEEDED
+    ).first()
+    if charge is None:
+        return
+    customer = _lock_customer(order.customer_id)
+    Payment.objects.create(
+        payment_no=new_payment_no(),
+        order=order,
+        method=PaymentMethod.BALANCE,
+        kind=PaymentKind.REFUND,
+        status=PaymentStatus.SUCCEEDED,
+        amount=charge.amount,
+    )
+    _write_ledger(
+        customer=customer,
+        kind=LedgerKind.REFUND,
+        amount=charge.amount,
+        idempotency_key=f"order:{order.order_no}:refund",
+        actor=actor,
+        memo=memo,
+        order=order,
+    )
+
+
+@transaction.atomic
+def order_cancel(*, order: Order, actor: Actor, note: str = "") -> Order:
+    """Cancels a pending order and refunds it in full. Callers check who may cancel."""
+    order = _transition(
+        order,
+        expected=OrderStatus.PENDING,
+        to=OrderStatus.CANCELLED, actor=actor, note=note or "Cancelled", finished_at=timezone.now()
+    )
+    _refund(order, actor=actor, memo=f"Refund of cancelled order {order.order_no}")
+    return order
+
+
+# --- the agent's transitions -----------------------------------------------------
+
+
+@transaction.atomic
+def order_claim(*, worker_id: str, lease_seconds: int, limit: int = 1) -> list[Order]:
+    """Claims up to `limit` of the oldest pending orders for `worker_id`.
+
+    On PostgreSQL `FOR UPDATE SKIP LOCKED` lets any number of agents claim side by
+    side without waiting on each other; the conditional update keeps SQLite (and any
+    database without SKIP LOCKED) correct.
+    """
+    now = timezone.now()
+    queue = Order.objects.filter(status=OrderStatus.PENDING).order_by("created_at", "id")
+    if connection.features.has_select_for_update_skip_locked:
+        queue = queue.select_for_update(skip_locked=True)
+    candidates = list(queue.values_list("pk", flat=True)[:limit])
+    if not candidates:
+        return []
+    lease = now + timedelta(seconds=lease_seconds)
+    Order.objects.filter(pk__in=candidates, status=OrderStatus.PENDING).update(
+        status=OrderStatus.RUNNING,
+        claimed_by=worker_id,
+        lease_expires_at=lease,
+        attempts=F("attempts") + 1,
+        started_at=Coalesce("started_at", now),
+        updated_at=now,
+    )
+    claimed = list(
+        Order.objects.filter(
+            pk__in=candidates, status=OrderStatus.RUNNING, claimed_by=worker_id, lease_expires_at=lease
+        ).order_by("created_at", "id")
+    )
+    OrderEvent.objects.bulk_create(
+        OrderEvent(
+            order=order,
+            from_status=OrderStatus.PENDING,
+            to_status=OrderStatus.RUNNING,
+            note=f"Claimed by {worker_id} (attempt {order.attempts})",
+        )
+        for order in claimed
+    )
+    return claimed
+
+
+@transaction.atomic
+def order_complete(*, order: Order, worker_id: str, note: str = "") -> Order:
+    return _transition(
+        order,
+        expected=OrderStatus.RUNNING,
+        to=OrderStatus.COMPLETED,
+        actor=None,
+        worker_id=worker_id,
+        note=note or f"Completed by {worker_id}",
+        finished_at=timezone.now(),
+        lease_expires_at=None,
+    )
+
+
+@transaction.atomic
+def order_fail(*, order: Order, worker_id: str, error: str) -> Order:
+    """Fails a running order for good and refunds it."""
+    order = _transition(
+        order,
+        expected=OrderStatus.RUNNING,
+        to=OrderStatus.FAILED,
+        actor=None,
+        worker_id=worker_id,
+        note=f"Failed on {worker_id}: {error}",
+        last_error=error,
+        finished_at=timezone.now(),
+        lease_expires_at=None,
+    )
+    _refund(order, actor=None, memo=f"Refund of failed order {order.order_no}")
+    return order
+
+
+@transaction.atomic
+def order_release(*, order: Order, worker_id: str, error: str = "") -> Order:
+    """Puts a running order back in the queue, for a retry or because its agent stops."""
+    return _transition(
+        order,
+        expected=OrderStatus.RUNNING,
+        to=OrderStatus.PENDING,
+        actor=None,
+        worker_id=worker_id,
+        note=f"Released by {worker_id}" + (f": {error}" if error else ""),
+        last_error=error,
+        claimed_by="",
+        lease_expires_at=None,
+    )
