@@ -8,9 +8,11 @@ point); the rest are joins the database answers from its indexes.
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import groupby
+from operator import itemgetter
 
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, Q, Subquery
 
 from orders.models import (
     FINAL_STATUSES,
@@ -92,69 +94,69 @@ def check_balances_not_negative() -> CheckResult:
     )
 
 
-def _payment(kind: str, **extra):
-    return Payment.objects.filter(order=OuterRef("pk"), kind=kind, **extra)
+def _by_order(rows) -> Iterator[tuple[int, list[tuple]]]:
+    """Groups a stream of (order_id, …) rows sorted by order_id."""
+    for order_id, group in groupby(rows.iterator(chunk_size=CHUNK), key=itemgetter(0)):
+        yield order_id, list(group)
 
 
-def _entry(kind: str, **extra):
-    return LedgerEntry.objects.filter(order=OuterRef("pk"), kind=kind, **extra)
+def _order_money_problems(status, amount, payments, entries) -> Iterator[str]:
+    charges = [p for p in payments if p[1] == PaymentKind.CHARGE]
+    refunds = [p for p in payments if p[1] == PaymentKind.REFUND]
+    paid = [p for p in charges if p[2] == PaymentStatus.SUCCEEDED]
+    ledger_charges = [e for e in entries if e[1] == LedgerKind.CHARGE]
+    ledger_refunds = [e for e in entries if e[1] == LedgerKind.REFUND]
+    for rows, what in ((charges, "charge payments"), (refunds, "refund payments"),
+                       (ledger_charges, "charge ledger entries"), (ledger_refunds, "refund ledger entries")):
+        if len(rows) > 1:
+            yield f"has {len(rows)} {what}"
+    if status in (OrderStatus.PENDING, OrderStatus.RUNNING, OrderStatus.COMPLETED) and not paid:
+        yield f"is {status} but was never charged"
+    if paid and paid[0][4] != amount:
+        yield f"charge {paid[0][4]} differs from its amount {amount}"
+    if refunds and not paid:
+        yield "was refunded without a charge"
+    if refunds and status not in (OrderStatus.CANCELLED, OrderStatus.FAILED):
+        yield f"is {status} but was refunded"
+    if status in (OrderStatus.CANCELLED, OrderStatus.FAILED) and paid and not refunds:
+        yield f"is {status} and charged but was never refunded"
+    if refunds and paid and refunds[0][4] != paid[0][4]:
+        yield f"refund {refunds[0][4]} differs from its charge {paid[0][4]}"
+    balance_charge = paid and paid[0][3] == PaymentMethod.BALANCE
+    if balance_charge and [e[2] for e in ledger_charges] != [-paid[0][4]]:
+        yield "balance charge has no matching ledger entry"
+    if ledger_charges and not balance_charge:
+        yield "has a ledger charge without a balance charge payment"
+    if [e[2] for e in ledger_refunds] != [r[4] for r in refunds[:1]]:
+        yield "refund payment and refund ledger entry disagree"
 
 
 def check_charges_and_refunds() -> CheckResult:
-    """I3: one charge and one refund at most; a refund equals the charge; only a charged order is refunded."""
+    """I3: one charge and one refund at most; a refund equals the charge; only a charged order is refunded.
+
+    A merge join of three streams sorted by order id: on a million orders this takes
+    seconds, where correlated subqueries took many minutes.
+    """
     result = CheckResult("I3", "one charge, at most one refund equal to it, only for charged orders")
-    charged = Exists(_payment(PaymentKind.CHARGE, status=PaymentStatus.SUCCEEDED))
-    charge_amount = Subquery(
-        _payment(PaymentKind.CHARGE, status=PaymentStatus.SUCCEEDED).values("amount")[:1]
+    orders = Order.objects.order_by("id").values_list("id", "order_no", "status", "amount")
+    payments = _by_order(
+        Payment.objects.order_by("order_id", "id").values_list("order_id", "kind", "status", "method", "amount")
     )
-    refunded = Exists(_payment(PaymentKind.REFUND))
-    orders = Order.objects.annotate(charged=charged, refunded=refunded, charge_amount=charge_amount)
-    result.examined = Order.objects.count()
-    problems = [
-        (
-            orders.filter(status__in=[OrderStatus.PENDING, OrderStatus.RUNNING, OrderStatus.COMPLETED])
-            .filter(charged=False),
-            "is {status} but was never charged",
-        ),
-        (orders.filter(charged=True).exclude(charge_amount=F("amount")), "charge differs from its amount"),
-        (orders.filter(refunded=True, charged=False), "was refunded without a charge"),
-        (
-            orders.filter(refunded=True).exclude(status__in=[OrderStatus.CANCELLED, OrderStatus.FAILED]),
-            "is {status} but was refunded",
-        ),
-        (
-            orders.filter(status__in=[OrderStatus.CANCELLED, OrderStatus.FAILED], charged=True, refunded=False),
-            "is {status} and charged but was never refunded",
-        ),
-        (
-            orders.filter(refunded=True).exclude(
-                Exists(_payment(PaymentKind.REFUND, amount=OuterRef("charge_amount")))
-            ),
-            "refund differs from its charge",
-        ),
-        (
-            orders.filter(
-                Exists(_payment(PaymentKind.CHARGE, status=PaymentStatus.SUCCEEDED, method=PaymentMethod.BALANCE))
-            ).exclude(Exists(_entry(LedgerKind.CHARGE, amount=-1 * OuterRef("charge_amount")))),
-            "balance charge has no matching ledger entry",
-        ),
-        (
-            orders.filter(refunded=True).exclude(
-                Exists(_entry(LedgerKind.REFUND, amount=OuterRef("charge_amount")))
-            ),
-            "refund has no matching ledger entry",
-        ),
-    ]
-    for queryset, problem in problems:
-        for order_no, status in queryset.values_list("order_no", "status").iterator(chunk_size=CHUNK):
-            result.offend(f"order {order_no} " + problem.format(status=status))
-    duplicates = [
-        (Payment.objects.values("order_id", "kind"), "payments"),
-        (LedgerEntry.objects.filter(order__isnull=False).values("order_id", "kind"), "ledger entries"),
-    ]
-    for grouped, what in duplicates:
-        for row in grouped.annotate(n=Count("id")).filter(n__gt=1).order_by().iterator(chunk_size=CHUNK):
-            result.offend(f"order id {row['order_id']} has {row['n']} {row['kind']} {what}")
+    entries = _by_order(
+        LedgerEntry.objects.filter(order__isnull=False)
+        .order_by("order_id", "id")
+        .values_list("order_id", "kind", "amount")
+    )
+    next_payments, next_entries = next(payments, None), next(entries, None)
+    for order_id, order_no, status, amount in orders.iterator(chunk_size=CHUNK):
+        result.examined += 1
+        order_payments = order_entries = []
+        if next_payments and next_payments[0] == order_id:
+            order_payments, next_payments = next_payments[1], next(payments, None)
+        if next_entries and next_entries[0] == order_id:
+            order_entries, next_entries = next_entries[1], next(entries, None)
+        for problem in _order_money_problems(status, amount, order_payments, order_entries):
+            result.offend(f"order {order_no} {problem}")
     return result
 
 

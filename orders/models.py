@@ -2,13 +2,16 @@
 
 Every invariant a database can hold is a constraint here, so that a bug (or a raw
 UPDATE) elsewhere is refused by the database itself. Writes happen only in
-orders/services.py; these classes hold state and single-object rules.
+orders/services.py; these classes hold state and single-object rules. Timestamps
+default to now rather than using auto_now: services set `updated_at` in their
+conditional updates, and seed_demo inserts a history with its own times.
 """
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from orders.money import CENT, DECIMAL_PLACES, MAX_DIGITS
 from orders.references import ENTRY_NO_LENGTH, ORDER_NO_LENGTH, PAYMENT_NO_LENGTH
@@ -24,7 +27,7 @@ class Level(models.Model):
         help_text="Share of the list price this level pays: 90 means 90%.",
         validators=[MinValueValidator(1), MaxValueValidator(100)],
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["-percent", "name"]
@@ -58,7 +61,7 @@ class Customer(models.Model):
         blank=True,
         related_name="+",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -74,7 +77,7 @@ class Product(models.Model):
     name = models.CharField(max_length=120, unique=True)
     description = models.TextField(blank=True)
     active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -160,8 +163,8 @@ class Order(models.Model):
     last_error = models.TextField(blank=True)
     claimed_by = models.CharField(max_length=100, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=64)
@@ -229,7 +232,7 @@ class OrderEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    at = models.DateTimeField(auto_now_add=True)
+    at = models.DateTimeField(default=timezone.now, editable=False)
     note = models.CharField(max_length=500, blank=True)
 
     class Meta:
@@ -270,8 +273,8 @@ class Payment(models.Model):
     pay_url = models.CharField(
         max_length=500, blank=True, help_text="Card payment page, or ATM account number."
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -326,7 +329,7 @@ class LedgerEntry(models.Model):
     )
     memo = models.CharField(max_length=255, blank=True)
     idempotency_key = models.CharField(max_length=100, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

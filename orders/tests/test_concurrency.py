@@ -1,0 +1,310 @@
+"""The money services under real contention, on PostgreSQL (SPEC §5).
+
+Each scenario starts its callers together at a barrier, one database connection
+per thread, so that they really race for the same rows; then the main thread
+checks what they got and what the database holds. These tests commit for real
+(TransactionTestCase semantics): a row lock only means something between two
+connections that both see committed data.
+"""
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from orders import services
+from orders.errors import IdempotencyConflict, IllegalTransition, InsufficientBalance
+from orders.models import (
+    Customer,
+    LedgerEntry,
+    LedgerKind,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    Payment,
+    PaymentKind,
+)
+from orders.tests.conftest import assert_invariants
+from orders.tests.factories import key, make_customer, make_product, place
+
+pytestmark = [
+    pytest.mark.postgres,
+    # Flushing after each test also removes the roles the data migration made;
+    # serialized_rollback puts them back for the next test.
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+# One connection per thread, on a server (max_connections = 100) that other test
+# runs share: calls beyond this many are spread over the same threads.
+MAX_THREADS = 25
+# Far above any honest run; a thread still alive by then is stuck on a lock.
+TIMEOUT_SECONDS = 60
+
+
+def run_concurrently(
+    call: Callable, args_list: Sequence[tuple], *, expected: tuple[type[Exception], ...] = ()
+) -> list:
+    """Runs call(*args) for every args at once and returns the outcomes in the same order.
+
+    An outcome is what the call returned, or the exception it raised if that is one
+    of `expected`. Anything else raised in a thread is raised again here, so no
+    failure is lost in a thread.
+    """
+    threads_needed = min(len(args_list), MAX_THREADS)
+    barrier = threading.Barrier(threads_needed, timeout=TIMEOUT_SECONDS)
+    lock = threading.Lock()
+    outcomes: list = [None] * len(args_list)
+    unexpected: list[Exception] = []
+
+    def worker(first: int) -> None:
+        try:
+            # Connect before the barrier, so the race is between queries, not handshakes.
+            connection.ensure_connection()
+            barrier.wait()
+            for index in range(first, len(args_list), threads_needed):
+                try:
+                    outcome = call(*args_list[index])
+                except expected as error:
+                    outcome = error
+                with lock:
+                    outcomes[index] = outcome
+        except Exception as error:
+            with lock:
+                unexpected.append(error)
+            barrier.abort()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(first,)) for first in range(threads_needed)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(TIMEOUT_SECONDS)
+    assert not any(thread.is_alive() for thread in threads), "a worker thread is still running"
+    if unexpected:
+        raise ExceptionGroup("unexpected errors in worker threads", unexpected)
+    return outcomes
+
+
+def of_type(outcomes: list, kind: type) -> list:
+    return [outcome for outcome in outcomes if isinstance(outcome, kind)]
+
+
+def balance_of(customer: Customer) -> Decimal:
+    return Customer.objects.get(pk=customer.pk).balance
+
+
+def test_orders_never_overdraw_the_balance():
+    product = make_product(tiers=((1, "10.00"),))
+    customer = make_customer("370.00")  # exactly 37 orders at 10.00
+
+    def place_one(idempotency_key: str) -> Order:
+        return services.order_place(
+            customer=customer, product=product, quantity=1, target="t", idempotency_key=idempotency_key
+        )
+
+    outcomes = run_concurrently(place_one, [(key(),) for _ in range(100)], expected=(InsufficientBalance,))
+
+    assert len(of_type(outcomes, Order)) == 37 and len(of_type(outcomes, InsufficientBalance)) == 63
+    assert Order.objects.count() == 37 and Payment.objects.filter(kind=PaymentKind.CHARGE).count() == 37
+    assert balance_of(customer) == 0
+    # Each charge saw the balance its predecessor left: the charges ran one at a time.
+    charges = LedgerEntry.objects.filter(kind=LedgerKind.CHARGE)
+    assert sorted(charges.values_list("balance_after", flat=True)) == [Decimal(10 * n) for n in range(37)]
+    assert_invariants()
+
+
+def test_concurrent_cancels_refund_once():
+    customer = make_customer("50.00")
+    order = place(customer, make_product(tiers=((1, "20.00"),)))
+    # Every caller holds its own copy that still says pending, as separate requests would.
+    copies = [(Order.objects.get(pk=order.pk),) for _ in range(20)]
+
+    outcomes = run_concurrently(
+        lambda copy: services.order_cancel(order=copy, actor=None), copies, expected=(IllegalTransition,)
+    )
+
+    assert len(of_type(outcomes, Order)) == 1 and len(of_type(outcomes, IllegalTransition)) == 19
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.CANCELLED
+    assert order.payments.filter(kind=PaymentKind.REFUND).count() == 1
+    assert order.ledger_entries.filter(kind=LedgerKind.REFUND).count() == 1
+    assert order.events.filter(to_status=OrderStatus.CANCELLED).count() == 1
+    assert balance_of(customer) == Decimal("50.00")
+    assert_invariants()
+
+
+def test_top_ups_and_deductions_keep_the_books():
+    initial = Decimal("100.00")
+    customer = make_customer(initial)
+    top_ups = [Decimal("10.00") + Decimal(n) / 100 for n in range(25)]
+    deductions = [Decimal("30.00") + Decimal(n) / 100 for n in range(25)]
+    # 100 + 253 of credit covers at most 11 deductions of 30 or more, so at least 14
+    # must be refused whatever the order; and the first 3 always fit.
+    operations = [
+        operation
+        for top_up, deduction in zip(top_ups, deductions)
+        for operation in ((services.balance_top_up, top_up), (services.balance_deduct, deduction))
+    ]
+
+    def apply(service: Callable, amount: Decimal) -> LedgerEntry:
+        return service(customer=customer, amount=amount, idempotency_key=key(), actor=None)
+
+    outcomes = run_concurrently(apply, operations, expected=(InsufficientBalance,))
+
+    for (service, _), outcome in zip(operations, outcomes):
+        if isinstance(outcome, InsufficientBalance):
+            assert service is services.balance_deduct
+    entries = of_type(outcomes, LedgerEntry)
+    credited = [entry.amount for entry in entries if entry.kind == LedgerKind.TOP_UP]
+    debited = [-entry.amount for entry in entries if entry.kind == LedgerKind.DEDUCT]
+    assert sorted(credited) == top_ups
+    assert 3 <= len(debited) <= 11
+    assert len(of_type(outcomes, InsufficientBalance)) == 25 - len(debited)
+    assert balance_of(customer) == initial + sum(credited) - sum(debited)
+    assert customer.ledger_entries.count() == 1 + len(entries)
+    assert not customer.ledger_entries.filter(balance_after__lt=0).exists()
+    assert_invariants()
+
+
+def test_one_top_up_key_sent_ten_times_credits_once():
+    customer = make_customer()
+
+    outcomes = run_concurrently(
+        lambda: services.balance_top_up(
+            customer=customer, amount=Decimal("25.00"), idempotency_key="retry", actor=None
+        ),
+        [()] * 10,
+    )
+
+    entry = customer.ledger_entries.get()
+    assert [outcome.pk for outcome in outcomes] == [entry.pk] * 10
+    assert balance_of(customer) == Decimal("25.00")
+    assert_invariants()
+
+
+def test_one_order_key_sent_ten_times_places_once():
+    customer = make_customer("100.00")
+    product = make_product(tiers=((1, "10.00"),))
+
+    outcomes = run_concurrently(
+        lambda: services.order_place(
+            customer=customer, product=product, quantity=3, target="t", idempotency_key="retry"
+        ),
+        [()] * 10,
+    )
+
+    order = Order.objects.get()
+    assert [outcome.pk for outcome in outcomes] == [order.pk] * 10
+    assert order.payments.count() == 1 and order.ledger_entries.count() == 1
+    assert balance_of(customer) == Decimal("70.00")
+    assert_invariants()
+
+
+def test_one_top_up_key_with_other_amounts_credits_once():
+    customer = make_customer()
+    # Five different amounts, each sent twice: a twin of the winner gets the winner back.
+    amounts = [(Decimal(1 + n % 5),) for n in range(10)]
+
+    outcomes = run_concurrently(
+        lambda amount: services.balance_top_up(
+            customer=customer, amount=amount, idempotency_key="reused", actor=None
+        ),
+        amounts,
+        expected=(IdempotencyConflict,),
+    )
+
+    entry = customer.ledger_entries.get()
+    for (amount,), outcome in zip(amounts, outcomes):
+        if amount == entry.amount:
+            assert outcome.pk == entry.pk
+        else:
+            assert isinstance(outcome, IdempotencyConflict)
+    assert len(of_type(outcomes, IdempotencyConflict)) == 8
+    assert balance_of(customer) == entry.amount
+    assert_invariants()
+
+
+def test_one_order_key_with_other_quantities_places_once():
+    customer = make_customer("100.00")
+    product = make_product(tiers=((1, "10.00"),))
+    quantities = [(1 + n % 5,) for n in range(10)]
+
+    outcomes = run_concurrently(
+        lambda quantity: services.order_place(
+            customer=customer, product=product, quantity=quantity, target="t", idempotency_key="reused"
+        ),
+        quantities,
+        expected=(IdempotencyConflict,),
+    )
+
+    order = Order.objects.get()
+    for (quantity,), outcome in zip(quantities, outcomes):
+        if quantity == order.quantity:
+            assert outcome.pk == order.pk
+        else:
+            assert isinstance(outcome, IdempotencyConflict)
+    assert len(of_type(outcomes, IdempotencyConflict)) == 8
+    assert order.payments.count() == 1
+    assert balance_of(customer) == Decimal("100.00") - order.amount
+    assert_invariants()
+
+
+def claim_until_empty(worker_id: str) -> list[list[Order]]:
+    batches = []
+    while batch := services.order_claim(worker_id=worker_id, lease_seconds=60, limit=5):
+        batches.append(batch)
+    return batches
+
+
+def test_agents_claim_every_order_exactly_once():
+    customer = make_customer("600.00")
+    product = make_product(tiers=((1, "10.00"),))
+    order_pks = {place(customer, product).pk for _ in range(60)}
+    workers = [(f"agent-{n}",) for n in range(10)]
+
+    outcomes = run_concurrently(claim_until_empty, workers)
+
+    times_claimed = Counter()
+    claimed_by = {}
+    for (worker_id,), batches in zip(workers, outcomes):
+        for batch in batches:
+            assert 1 <= len(batch) <= 5
+            for order in batch:
+                times_claimed[order.pk] += 1
+                claimed_by[order.pk] = worker_id
+    assert sum(times_claimed.values()) == 60 and set(times_claimed) == order_pks
+    assert set(times_claimed.values()) == {1}
+    assert dict(Order.objects.values_list("pk", "claimed_by")) == claimed_by
+    assert set(Order.objects.values_list("status", "attempts")) == {(OrderStatus.RUNNING, 1)}
+    assert OrderEvent.objects.filter(to_status=OrderStatus.RUNNING).count() == 60
+    assert_invariants()
+
+
+def test_cancels_racing_the_agents_never_both_win():
+    # I5: an order the customer cancelled is never run, and one an agent took is never refunded.
+    customer = make_customer("200.00")
+    product = make_product(tiers=((1, "10.00"),))
+    orders = [place(customer, product) for _ in range(20)]
+
+    def cancel(order: Order) -> Order:
+        return services.order_cancel(order=order, actor=None)
+
+    outcomes = run_concurrently(
+        lambda action, subject: action(subject),
+        [(cancel, order) for order in orders] + [(claim_until_empty, f"agent-{n}") for n in range(5)],
+        expected=(IllegalTransition,),
+    )
+
+    cancelled = {order.pk for order in of_type(outcomes[:20], Order)}
+    claimed = {order.pk for batches in outcomes[20:] for batch in batches for order in batch}
+    assert len(of_type(outcomes[:20], IllegalTransition)) == 20 - len(cancelled)
+    assert not cancelled & claimed and cancelled | claimed == {order.pk for order in orders}
+    statuses = dict(Order.objects.values_list("pk", "status"))
+    assert all(statuses[pk] == OrderStatus.CANCELLED for pk in cancelled)
+    assert all(statuses[pk] == OrderStatus.RUNNING for pk in claimed)
+    assert Payment.objects.filter(kind=PaymentKind.REFUND).count() == len(cancelled)
+    assert balance_of(customer) == Decimal("10.00") * len(cancelled)
+    assert_invariants()
