@@ -36,12 +36,13 @@ def is_pinned() -> bool:
 
 class PrimaryReplicaRouter:
     def db_for_read(self, model, **hints):
-        instance = hints.get("instance")
-        if instance is not None and instance._state.db:
-            return instance._state.db
         replicas = replica_aliases()
         if not replicas or _pinned.get() or connections[DEFAULT_DB_ALIAS].in_atomic_block:
             return DEFAULT_DB_ALIAS
+        # Related objects follow the instance they hang off, once it is safe to.
+        instance = hints.get("instance")
+        if instance is not None and instance._state.db:
+            return instance._state.db
         return random.choice(replicas)
 
     def db_for_write(self, model, **hints):

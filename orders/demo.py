@@ -295,7 +295,8 @@ def _seed_history(count: int, products: list[Product], admin, rng: random.Random
               LedgerEntry.objects.aggregate(m=Max("created_at"))["m"]]
     start = max([now - timedelta(days=HISTORY_DAYS)] + [m for m in latest if m])
     span = (now - start).total_seconds()
-    recent_from = count - max(5, count // 500)
+    # The newest orders are still open: pending, running or awaiting payment.
+    recent_from = count - max(30, count // 200)
 
     done = _stage(progress, "plan")
     # A few customers order a lot, most a little.
