@@ -9,6 +9,7 @@ from django.db.models import Sum
 from django.shortcuts import get_object_or_404
 
 from orders.models import Customer, LedgerEntry, Order, OrderStatus, Payment
+from orders.money import money
 
 
 def sees_everything(user: AbstractBaseUser) -> bool:
@@ -44,20 +45,17 @@ def ledger_visible_to(user: AbstractBaseUser):
     return entries.filter(customer__user=user)
 
 
-def home_summary(user: AbstractBaseUser) -> list[tuple[str, object]]:
-    """The few figures the home page shows for the user's role."""
+def home_summary(user: AbstractBaseUser) -> dict[str, object]:
+    """The figures the home page shows for the user's role."""
     orders = orders_visible_to(user)
-    summary: list[tuple[str, object]] = []
-    if not sees_everything(user):
-        customer = customer_for(user)
-        if customer is None:
-            return summary
-        summary.append(("Balance", customer.balance))
-    else:
-        summary.append(("Customers", Customer.objects.count()))
-        summary.append(
-            ("Total balances", Customer.objects.aggregate(total=Sum("balance"))["total"] or 0)
-        )
-    summary.append(("Open orders", orders.open().count()))
-    summary.append(("Completed orders", orders.filter(status=OrderStatus.COMPLETED).count()))
+    summary: dict[str, object] = {
+        "open_orders": orders.open().count(),
+        "completed_orders": orders.filter(status=OrderStatus.COMPLETED).count(),
+    }
+    if sees_everything(user):
+        total = Customer.objects.aggregate(total=Sum("balance"))["total"] or 0
+        # SQLite sums decimals in floating point: round back to cents.
+        summary.update(customers=Customer.objects.count(), total_balance=money(total))
+    elif customer := customer_for(user):
+        summary["balance"] = customer.balance
     return summary
