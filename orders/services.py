@@ -244,6 +244,8 @@ def order_place(
             if same != (product.pk, quantity, target, memo):
                 raise IdempotencyConflict
             return previous
+        # The caller's copy may predate a deactivation.
+        product = Product.objects.get(pk=product.pk)
         tier, amount = order_quote(customer=locked, product=product, quantity=quantity)
         balance_after = _move_balance(locked, -amount)
         order = Order.objects.create(

@@ -20,6 +20,7 @@ from orders.models import (
     OrderStatus,
     Payment,
     PaymentKind,
+    Product,
 )
 from orders.tests.factories import key, make_admin, make_customer, make_level, make_product, place
 
@@ -190,6 +191,14 @@ class TestPlaceOrder:
             with pytest.raises(ProductUnavailable):
                 place(customer, product)
         assert Order.objects.count() == 0
+
+    def test_a_stale_copy_of_a_deactivated_product_is_refused(self, invariants):
+        product = make_product()
+        customer = make_customer("100")
+        Product.objects.filter(pk=product.pk).update(active=False)
+        with pytest.raises(ProductUnavailable):
+            place(customer, product)
+        assert Order.objects.count() == 0 and balance_of(customer) == Decimal("100")
 
     def test_amount_rounding_to_zero_is_refused(self, invariants):
         product = make_product(tiers=((1, "0.01"),))
