@@ -1,12 +1,14 @@
-"""Money services under random sequences of steps (SPEC §5, STYLE "Tests").
+"""Money services under random sequences of steps (SPEC §5; STYLE.md, Tests).
 
-A hypothesis state machine tops up, deducts, places, cancels, runs the agent's moves,
-changes levels and replays idempotency keys in random order. A plain Python model
-predicts every outcome; after each step the database must match it and the global
-invariants I1–I6 must hold. I7 is asserted by the replay rules themselves.
+A hypothesis state machine tops up and deducts balances, places and cancels orders,
+runs the agent's claim / complete / fail / release, changes customer levels and
+replays idempotency keys, in random order. A plain Python model predicts every
+outcome. After each step the database must match the model and the global invariants
+I1–I6 must hold; every refused step must have written nothing; I7 is asserted by the
+replay rules themselves.
 
 Each example runs inside its own savepoint, rolled back at teardown, so every example
-starts from the same empty database on SQLite and PostgreSQL alike.
+starts from a clean database on SQLite and PostgreSQL alike.
 """
 
 from collections.abc import Callable, Iterator
@@ -52,10 +54,12 @@ from orders.money import CENT, order_amount
 from orders.tests.conftest import assert_invariants
 from orders.tests.factories import key, make_admin, make_customer, make_level, make_product
 
+# --- the shop every example sets up ---------------------------------------------
+
 CUSTOMER_COUNT = 3
-# (min_quantity, unit_price) per product, smallest tier first. Together they reach a
-# tier boundary, a minimum above 1, and a penny price whose charge rounds to zero
-# (or half up to a cent) at low level percents.
+# (min_quantity, unit_price) per product, smallest tier first. Together they reach
+# tier boundaries, a minimum above 1, and a penny price whose charge rounds to zero
+# (or half up to one cent) at low level percents.
 PRODUCT_TIERS: tuple[tuple[tuple[int, Decimal], ...], ...] = (
     ((1, Decimal("10.00")), (10, Decimal("8.00")), (100, Decimal("7.50"))),
     ((5, Decimal("0.35")), (20, Decimal("0.30"))),
@@ -73,15 +77,6 @@ AGENT_MOVES: dict[str, tuple[Callable[..., Order], str]] = {
     "release": (partial(services.order_release, error="lease lost"), OrderStatus.PENDING),
 }
 
-customers = st.sampled_from(range(CUSTOMER_COUNT))
-products = st.sampled_from(range(len(PRODUCT_TIERS)))
-# Tier boundaries and the quantities just below them are where pricing goes wrong.
-quantities = st.one_of(
-    st.sampled_from([-1, 0, 1, 4, 5, 9, 10, 19, 20, 49, 50, 99, 100]),
-    st.integers(min_value=1, max_value=30),
-)
-memos = st.sampled_from(["", "rush"])
-
 
 @dataclass(frozen=True)
 class OrderDraft:
@@ -91,6 +86,16 @@ class OrderDraft:
     memo: str
 
 
+# --- strategies ---------------------------------------------------------------------
+
+customers = st.sampled_from(range(CUSTOMER_COUNT))
+products = st.sampled_from(range(len(PRODUCT_TIERS)))
+# Tier boundaries and the quantities just below them are where pricing goes wrong.
+quantities = st.one_of(
+    st.sampled_from([-1, 0, 1, 4, 5, 9, 10, 19, 20, 49, 50, 99, 100]),
+    st.integers(min_value=1, max_value=30),
+)
+memos = st.sampled_from(["", "rush"])
 order_drafts = st.builds(OrderDraft, customer=customers, product=products, quantity=quantities, memo=memos)
 amounts = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("1000"), places=2)
 percents = st.one_of(st.sampled_from([1, 33, 85, 90, 100]), st.integers(min_value=1, max_value=100))
@@ -98,22 +103,7 @@ percents = st.one_of(st.sampled_from([1, 33, 85, 90, 100]), st.integers(min_valu
 starting_balances = st.decimals(min_value=Decimal("100"), max_value=Decimal("5000"), places=2)
 
 
-def tier_price(product: int, quantity: int) -> Decimal | None:
-    eligible = [price for minimum, price in PRODUCT_TIERS[product] if minimum <= quantity]
-    return eligible[-1] if eligible else None
-
-
-def charge_oracle(unit_price: Decimal, quantity: int, percent: int) -> Decimal:
-    """What I6 says an order costs, in integer hundredths of a cent: independent of orders.money."""
-    hundredths_of_cents = int(unit_price * 100) * quantity * percent
-    return Decimal((hundredths_of_cents + 50) // 100) / 100
-
-
-def database_snapshot() -> dict[str, list[tuple]]:
-    return {
-        model.__name__: list(model.objects.order_by("pk").values_list())
-        for model in (Customer, Order, Payment, LedgerEntry, OrderEvent)
-    }
+# --- the model ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -140,16 +130,38 @@ class OrderRequest:
 class ExpectedOrder:
     request: OrderRequest
     amount: Decimal
-    # The instance order_place returned. It is passed to later services on purpose
-    # while it is stale: they must read the status again under the lock.
+    # The instance order_place returned, passed to later services on purpose while it
+    # is stale: they must read the status again under the lock.
     placed: Order
     status: str = OrderStatus.PENDING
     worker: str = ""
     attempts: int = 0
 
 
+def tier_price(product: int, quantity: int) -> Decimal | None:
+    eligible = [price for minimum, price in PRODUCT_TIERS[product] if minimum <= quantity]
+    return eligible[-1] if eligible else None
+
+
+def charge_oracle(unit_price: Decimal, quantity: int, percent: int) -> Decimal:
+    """I6 in integer hundredths of a cent, rounded half up: independent of orders.money."""
+    hundredths_of_cents = int(unit_price * 100) * quantity * percent
+    return Decimal((hundredths_of_cents + 50) // 100) / 100
+
+
+def database_snapshot() -> dict[str, list[tuple]]:
+    """Every row the money services write; bar the trigger catalog (I4), all the checks read."""
+    return {
+        model.__name__: list(model.objects.order_by("pk").values_list())
+        for model in (Customer, Order, Payment, LedgerEntry, OrderEvent)
+    }
+
+
 def has_running_order(machine: "MoneyMachine") -> bool:
     return any(order.status == OrderStatus.RUNNING for order in machine.expected.values())
+
+
+# --- the machine --------------------------------------------------------------------
 
 
 class MoneyMachine(RuleBasedStateMachine):
@@ -187,25 +199,25 @@ class MoneyMachine(RuleBasedStateMachine):
         first_orders: list[OrderDraft],
         first_claims: list[str],
     ):
-        # The first customer starts empty, so ordering before a top-up is refused.
-        balances = [Decimal("0"), *funded]
         self.admin = make_admin()
         self.levels = [make_level(percent=percent) for percent in level_percents]
         self.products = [make_product(tiers=tiers) for tiers in PRODUCT_TIERS]
+        # The first customer starts empty, so their orders are refused until a top-up.
+        self.balances = [Decimal("0"), *funded]
         self.customers = [
-            make_customer(balance, level=level) for balance, level in zip(balances, self.levels)
+            make_customer(balance, level=level) for balance, level in zip(self.balances, self.levels)
         ]
-        self.balances = list(balances)
         self.customer_levels = list(range(CUSTOMER_COUNT))
         self.ledger_rows = len(funded)
-        # Orders, some already running, from the start give the order and agent rules
-        # something to act on in every example, whichever rules swarm testing enables.
+        # Swarm testing switches random rules off in each example; orders (some of them
+        # already running) from the start leave the order and agent rules something to
+        # act on whichever rules stay on.
         placed = [pk for draft in first_orders for pk in self._place_order(draft)]
         for worker in first_claims:
             self._claim(worker, limit=1)
         return multiple(*placed)
 
-    # --- helpers ---------------------------------------------------------------
+    # --- helpers: each call checks the service's answer and updates the model ------
 
     @contextmanager
     def _writes_nothing(self) -> Iterator[None]:
@@ -266,33 +278,32 @@ class MoneyMachine(RuleBasedStateMachine):
 
     def _place_order(self, draft: OrderDraft) -> list[int]:
         """The new order's pk, or nothing when the model expects a refusal."""
-        customer, product, quantity = draft.customer, draft.product, draft.quantity
-        request = OrderRequest(customer, product, quantity, TARGET, draft.memo, key())
+        request = OrderRequest(draft.customer, draft.product, draft.quantity, TARGET, draft.memo, key())
         call = partial(self._place, request)
-        unit_price = tier_price(product, quantity)
+        unit_price = tier_price(draft.product, draft.quantity)
         if unit_price is None:
             self._refused(QuantityBelowMinimum, call)
             return []
-        percent = self.levels[self.customer_levels[customer]].percent
-        amount = charge_oracle(unit_price, quantity, percent)
+        percent = self.levels[self.customer_levels[draft.customer]].percent
+        amount = charge_oracle(unit_price, draft.quantity, percent)
         if amount == 0:
             self._refused(InvalidAmount, call)
             return []
-        if amount > self.balances[customer]:
+        if amount > self.balances[draft.customer]:
             self._refused(InsufficientBalance, call)
             return []
         order = call()
         assert (order.status, order.unit_price, order.quantity, order.percent) == (
             OrderStatus.PENDING,
             unit_price,
-            quantity,
+            draft.quantity,
             percent,
         )
-        assert order.list_amount == unit_price * quantity
-        # I6, both against the project's rounding helper and against the model's own.
-        assert order.amount == order_amount(unit_price=unit_price, quantity=quantity, percent=percent)
+        assert order.list_amount == unit_price * draft.quantity
+        # I6, against the project's rounding helper and against the model's own.
+        assert order.amount == order_amount(unit_price=unit_price, quantity=draft.quantity, percent=percent)
         assert order.amount == amount
-        self.balances[customer] -= amount
+        self.balances[draft.customer] -= amount
         self.expected[order.pk] = ExpectedOrder(request=request, amount=amount, placed=order)
         self.payments += 1
         self.ledger_rows += 1
@@ -300,7 +311,7 @@ class MoneyMachine(RuleBasedStateMachine):
         return [order.pk]
 
     def _claim(self, worker: str, limit: int) -> None:
-        # Oldest first: a released order keeps its place, and a cancelled one is never run.
+        # Oldest first: a released order keeps its place, a cancelled one is never run.
         pending = sorted(pk for pk, order in self.expected.items() if order.status == OrderStatus.PENDING)
         chosen = pending[:limit]
         if not chosen:
@@ -320,11 +331,6 @@ class MoneyMachine(RuleBasedStateMachine):
             )
             self._move(order.pk, OrderStatus.RUNNING)
 
-    def _move_running_order(self, data: st.DataObject, move: str) -> None:
-        running = sorted(pk for pk, order in self.expected.items() if order.status == OrderStatus.RUNNING)
-        pk = data.draw(st.sampled_from(running), label="order")
-        self._agent_move(pk, self.expected[pk].worker, move)
-
     def _agent_move(self, pk: int, worker: str, move: str) -> None:
         service, to_status = AGENT_MOVES[move]
         expected = self.expected[pk]
@@ -334,16 +340,20 @@ class MoneyMachine(RuleBasedStateMachine):
             return
         moved = call()
         assert moved.status == to_status
-        if to_status == OrderStatus.FAILED:
-            assert moved.last_error == "target unreachable"
         if to_status == OrderStatus.PENDING:
             assert (moved.claimed_by, moved.lease_expires_at) == ("", None)
             expected.worker = ""
         self._move(pk, to_status)
         if to_status == OrderStatus.FAILED:
+            assert moved.last_error == "target unreachable"
             self._refund(pk)
 
-    # --- balances --------------------------------------------------------------
+    def _move_running_order(self, data: st.DataObject, move: str) -> None:
+        running = sorted(pk for pk, order in self.expected.items() if order.status == OrderStatus.RUNNING)
+        pk = data.draw(st.sampled_from(running), label="order")
+        self._agent_move(pk, self.expected[pk].worker, move)
+
+    # --- balances --------------------------------------------------------------------
 
     @rule(target=balance_requests, customer=customers, amount=amounts, memo=memos)
     def top_up(self, customer: int, amount: Decimal, memo: str):
@@ -351,7 +361,8 @@ class MoneyMachine(RuleBasedStateMachine):
 
     @rule(target=balance_requests, customer=customers, data=st.data(), memo=memos)
     def deduct(self, customer: int, data: st.DataObject, memo: str):
-        # The exact balance and one cent more are the edges of "larger than the balance".
+        # The whole balance and one cent more are the edges of "larger than the balance"
+        # (and the whole of an empty balance is an invalid amount).
         balance = self.balances[customer]
         amount = data.draw(st.one_of(st.sampled_from([balance, balance + CENT]), amounts), label="amount")
         return multiple(*self._change_balance(customer, LedgerKind.DEDUCT, amount, memo))
@@ -361,7 +372,7 @@ class MoneyMachine(RuleBasedStateMachine):
         services.customer_change_level(customer=self.customers[customer], level=self.levels[level])
         self.customer_levels[customer] = level
 
-    # --- orders ----------------------------------------------------------------
+    # --- orders ----------------------------------------------------------------------
 
     @rule(target=orders, draft=order_drafts)
     def place_order(self, draft: OrderDraft):
@@ -379,7 +390,7 @@ class MoneyMachine(RuleBasedStateMachine):
         self._move(order, OrderStatus.CANCELLED)
         self._refund(order)
 
-    # --- the agent -------------------------------------------------------------
+    # --- the agent -------------------------------------------------------------------
 
     @rule(worker=st.sampled_from(WORKERS), limit=st.integers(min_value=1, max_value=3))
     def claim(self, worker: str, limit: int) -> None:
@@ -402,10 +413,10 @@ class MoneyMachine(RuleBasedStateMachine):
 
     @rule(order=orders, worker=st.sampled_from(WORKERS), move=st.sampled_from(sorted(AGENT_MOVES)))
     def agent_move_any_order(self, order: int, worker: str, move: str) -> None:
-        """Not running, or held by the other worker: mostly refused, which is the point."""
+        """Not running, final, or held by the other worker: mostly refused, which is the point."""
         self._agent_move(order, worker, move)
 
-    # --- idempotent replays (I7) -----------------------------------------------
+    # --- idempotent replays (I7) -----------------------------------------------------
 
     @rule(request=balance_requests, change=st.sampled_from([None, "amount", "memo", "kind"]))
     def replay_balance_change(self, request: BalanceRequest, change: str | None) -> None:
@@ -449,7 +460,7 @@ class MoneyMachine(RuleBasedStateMachine):
             replayed = call()
         assert (replayed.pk, replayed.status, replayed.amount) == (order, expected.status, expected.amount)
 
-    # --- after every step ------------------------------------------------------
+    # --- after every step ------------------------------------------------------------
 
     @invariant()
     def database_matches_model(self) -> None:
@@ -475,13 +486,14 @@ class MoneyMachine(RuleBasedStateMachine):
 
     @invariant()
     def final_orders_never_change(self) -> None:
-        for pk, row in self.final_rows.items():
-            assert Order.objects.values().get(pk=pk) == row
+        """I5, row by row: not the status, nor anything else, once an order is final."""
+        rows = {row["id"]: row for row in Order.objects.filter(pk__in=self.final_rows).values()}
+        assert rows == self.final_rows
 
     @invariant()
     def global_invariants_hold(self) -> None:
-        # The checks read only these tables, so a database identical to the one they last
-        # passed needs no second look; refused steps are many and the checks are slow.
+        # The checks read only the snapshotted tables, so a database identical to the one
+        # they last passed needs no second look: refused steps are many, the checks slow.
         snapshot = database_snapshot()
         if snapshot != self.last_checked:
             assert_invariants()
