@@ -37,3 +37,7 @@ class QuantityBelowMinimum(OrderPlatformError):
 
 class ConcurrentUpdate(OrderPlatformError):
     message = "The record changed while you were saving it; please try again."
+
+
+class InvalidRequest(OrderPlatformError):
+    message = "The request is not valid."

@@ -31,6 +31,7 @@ from orders.errors import (
     IllegalTransition,
     InsufficientBalance,
     InvalidAmount,
+    InvalidRequest,
     ProductUnavailable,
     QuantityBelowMinimum,
 )
@@ -53,6 +54,22 @@ from orders.money import MAX_MONEY, money, order_amount
 from orders.references import new_entry_no, new_order_no, new_payment_no
 
 Actor = AbstractBaseUser | None
+
+# What the columns hold; a value beyond them is refused here with a clear error
+# rather than by the database (PostgreSQL raises, SQLite would store it).
+MAX_QUANTITY = 2_147_483_647
+IDEMPOTENCY_KEY_MAX = Order._meta.get_field("idempotency_key").max_length
+
+
+def _check_text(value: str, *, field: str, max_length: int, required: bool = False) -> None:
+    if required and not value.strip():
+        raise InvalidRequest(f"The {field} is required.")
+    if len(value) > max_length:
+        raise InvalidRequest(f"The {field} is too long: at most {max_length} characters.")
+
+
+def _check_idempotency_key(idempotency_key: str) -> None:
+    _check_text(idempotency_key, field="idempotency key", max_length=IDEMPOTENCY_KEY_MAX, required=True)
 
 
 # --- customers -------------------------------------------------------------------
@@ -158,6 +175,8 @@ def _balance_change(
     actor: Actor,
 ) -> LedgerEntry:
     amount = _positive_money(amount)
+    _check_idempotency_key(idempotency_key)
+    _check_text(memo, field="memo", max_length=LedgerEntry._meta.get_field("memo").max_length)
     signed = amount if kind == LedgerKind.TOP_UP else -amount
     # Keys are scoped to the customer: another customer's key never collides.
     key = f"balance:{customer.pk}:{idempotency_key}"
@@ -209,6 +228,8 @@ def order_quote(*, customer: Customer, product: Product, quantity: int) -> tuple
         raise ProductUnavailable
     if quantity < 1:
         raise QuantityBelowMinimum("Enter a quantity of at least 1.")
+    if quantity > MAX_QUANTITY:
+        raise InvalidRequest(f"Enter a quantity of at most {MAX_QUANTITY:,}.")
     tier = (
         PriceTier.objects.filter(product=product, min_quantity__lte=quantity)
         .order_by("-min_quantity")
@@ -219,6 +240,8 @@ def order_quote(*, customer: Customer, product: Product, quantity: int) -> tuple
         if smallest is None:
             raise ProductUnavailable
         raise QuantityBelowMinimum(f"The minimum quantity for {product} is {smallest.min_quantity}.")
+    if tier.unit_price * quantity > MAX_MONEY:
+        raise InvalidAmount("This order is too large; order a smaller quantity.")
     amount = order_amount(unit_price=tier.unit_price, quantity=quantity, percent=customer.level.percent)
     if amount <= 0:
         raise InvalidAmount("This order's amount rounds to zero; order a larger quantity.")
@@ -236,6 +259,9 @@ def order_place(
     actor: Actor = None,
 ) -> Order:
     """Charges the balance and queues the order as pending, or writes nothing."""
+    _check_idempotency_key(idempotency_key)
+    _check_text(target, field="target", max_length=Order._meta.get_field("target").max_length, required=True)
+    _check_text(memo, field="memo", max_length=Order._meta.get_field("memo").max_length)
     with transaction.atomic():
         locked = _lock_customer(customer.pk)
         previous = Order.objects.filter(customer=locked, idempotency_key=idempotency_key).first()

@@ -8,6 +8,7 @@ from orders.errors import (
     IllegalTransition,
     InsufficientBalance,
     InvalidAmount,
+    InvalidRequest,
     ProductUnavailable,
     QuantityBelowMinimum,
 )
@@ -224,6 +225,50 @@ class TestPlaceOrder:
         new = place(customer, product)
         old.refresh_from_db()
         assert (old.amount, new.amount) == (Decimal("10.00"), Decimal("5.00"))
+
+
+class TestInputBeyondTheColumns:
+    """Refused with a domain error, never a database error (PostgreSQL raises, SQLite stores)."""
+
+    def test_quantity_beyond_the_column(self, invariants):
+        customer = make_customer("1000000", level=make_level(percent=1))
+        before = counts()
+        with pytest.raises(InvalidRequest, match="at most 2,147,483,647"):
+            place(customer, make_product(tiers=((1, "0.01"),)), quantity=3_000_000_000)
+        assert counts() == before
+
+    def test_list_amount_beyond_the_money_column(self, invariants):
+        customer = make_customer("200000000", level=make_level(percent=1))
+        with pytest.raises(InvalidAmount, match="too large"):
+            place(customer, make_product(tiers=((1, "9999999.00"),)), quantity=2000)
+        assert Order.objects.count() == 0
+
+    @pytest.mark.parametrize(
+        "field, value, message",
+        [
+            ("idempotency_key", "k" * 65, "idempotency key is too long"),
+            ("idempotency_key", " ", "idempotency key is required"),
+            ("target", "t" * 501, "target is too long"),
+            ("target", "  ", "target is required"),
+            ("memo", "m" * 256, "memo is too long"),
+        ],
+    )
+    def test_order_text_beyond_its_column(self, field, value, message, invariants):
+        customer = make_customer("100")
+        with pytest.raises(InvalidRequest, match=message):
+            place(customer, make_product(), **{field: value})
+        assert Order.objects.count() == 0 and balance_of(customer) == Decimal("100")
+
+    @pytest.mark.parametrize(
+        "field, value", [("idempotency_key", "k" * 65), ("idempotency_key", ""), ("memo", "m" * 256)]
+    )
+    def test_balance_text_beyond_its_column(self, field, value, invariants):
+        customer = make_customer("100")
+        request = {"idempotency_key": key(), "memo": "", field: value}
+        for service in (services.balance_top_up, services.balance_deduct):
+            with pytest.raises(InvalidRequest):
+                service(customer=customer, amount=Decimal("1"), actor=None, **request)
+        assert LedgerEntry.objects.count() == 1 and balance_of(customer) == Decimal("100")
 
 
 class TestCancel:
