@@ -5,6 +5,18 @@ from dashboard import views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", views.sign_in, name="login"),
+    path("login/sms/", views.sign_in_sms, name="login_sms"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/password/", views.password_change, name="password_change"),
+    path("account/balance/", views.balance_badge, name="balance_badge"),
+    path("users/", views.user_list, name="user_list"),
+    path("users/<int:pk>/deactivate/", views.user_deactivate, name="user_deactivate"),
+    path("users/<int:pk>/activate/", views.user_activate, name="user_activate"),
+    path("users/<int:pk>/sign-out/", views.user_sign_out, name="user_sign_out"),
 ]
+
+handler400 = "dashboard.views.bad_request"
+handler403 = "dashboard.views.permission_denied"
+handler404 = "dashboard.views.page_not_found"
+handler500 = "dashboard.views.server_error"

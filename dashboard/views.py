@@ -1,10 +1,192 @@
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""Sign-in, the shell's pages (home, password, users) and the error pages."""
 
-from orders import selectors
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseServerError
+from django.shortcuts import redirect, render, resolve_url
+from django.template import loader
+from django.template.defaultfilters import pluralize
+from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+
+from dashboard import accounts, charts, selectors
+from dashboard.forms import SignInForm, SmsCodeRequestForm, SmsSignInForm
+from dashboard.permissions import permission_required
+from orders import selectors as order_selectors
+
+
+def _next_url(request: HttpRequest) -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return candidate
+    return resolve_url(settings.LOGIN_REDIRECT_URL)
+
+
+@sensitive_post_parameters("password")
+@csrf_protect
+@never_cache
+def sign_in(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect(_next_url(request))
+    form = SignInForm(request, data=request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        accounts.sign_in(request, form.get_user())
+        return redirect(_next_url(request))
+    context = {"form": form, "next": _next_url(request)}
+    return render(request, "registration/login.html", context, status=422 if form.is_bound else 200)
+
+
+@sensitive_post_parameters("code")
+@csrf_protect
+@never_cache
+def sign_in_sms(request: HttpRequest) -> HttpResponse:
+    """Step 1 (POST `mobile`): send a code. Step 2 (POST `mobile` and `code`): sign in."""
+    if request.user.is_authenticated:
+        return redirect(_next_url(request))
+    context = {"next": _next_url(request)}
+    if request.method == "POST" and "code" in request.POST:
+        form = SmsSignInForm(request, data=request.POST)
+        if form.is_valid():
+            accounts.sign_in(request, form.user)
+            return redirect(_next_url(request))
+        return render(request, "registration/login_sms.html", {**context, "code_form": form}, status=422)
+    form = SmsCodeRequestForm(request.POST if request.method == "POST" else None)
+    if not form.is_bound:
+        return render(request, "registration/login_sms.html", {**context, "mobile_form": form})
+    if not form.is_valid():
+        return render(request, "registration/login_sms.html", {**context, "mobile_form": form}, status=422)
+    mobile = form.cleaned_data["mobile"]
+    code_form = SmsSignInForm(request, initial={"mobile": mobile})
+    try:
+        accounts.sms_code_send(mobile=mobile, ip_address=accounts.client_ip(request))
+    except accounts.AccountError as refused:
+        page = {**context, "code_form": code_form, "mobile": mobile, "error": refused.message}
+        response = render(request, "registration/login_sms.html", page, status=refused.status)
+        if refused.retry_after:
+            response["Retry-After"] = str(refused.retry_after)
+        return response
+    return render(request, "registration/login_sms.html", {**context, "code_form": code_form, "mobile": mobile, "sent": True})
+
+
+def locked_out(request: HttpRequest, response: HttpResponse | None = None, credentials: dict | None = None) -> HttpResponse:
+    """django-axes' answer once a username + address is locked out (AXES_LOCKOUT_CALLABLE)."""
+    context = {
+        "minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
+        "failure_limit": settings.AXES_FAILURE_LIMIT,
+    }
+    locked = render(request, "registration/locked_out.html", context, status=429)
+    locked["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
+    return locked
+
+
+@login_required
+@sensitive_post_parameters()
+def password_change(request: HttpRequest) -> HttpResponse:
+    form = PasswordChangeForm(request.user, request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        update_session_auth_hash(request, form.save())
+        messages.success(request, "Your password has been changed.")
+        return redirect("home")
+    return render(request, "registration/password_change.html", {"form": form}, status=422 if form.is_bound else 200)
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "dashboard/home.html", {"summary": selectors.home_summary(request.user)})
+    if order_selectors.sees_everything(request.user):
+        figures = order_selectors.admin_dashboard()
+        chart = charts.orders_and_revenue(figures["days"], settings.CURRENCY)
+        context = {"figures": figures, "chart": chart, "currency": settings.CURRENCY}
+        return render(request, "dashboard/home_admin.html", context)
+    customer = order_selectors.customer_for(request.user)
+    figures = order_selectors.customer_dashboard(customer) if customer else None
+    return render(request, "dashboard/home_customer.html", {"customer": customer, "figures": figures})
+
+
+@login_required
+def balance_badge(request: HttpRequest) -> HttpResponse:
+    customer = order_selectors.customer_for(request.user)
+    if customer is None:
+        raise Http404("Only customers have a balance.")
+    return render(request, "base.html#balance-badge", {"badge_customer": customer})
+
+
+@permission_required("auth.view_user")
+def user_list(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "")
+    page = Paginator(selectors.users_matching(q), 25).get_page(request.GET.get("page"))
+    template = "dashboard/user_list.html#user-table" if request.htmx else "dashboard/user_list.html"
+    response = render(request, template, {"page": page, "q": q})
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _user_action(request: HttpRequest, pk: int, action) -> HttpResponse:
+    """Runs `action(account)`, which returns the success message; answers with the
+    user's row for htmx (the message as a toast) or a redirect to the list."""
+    account = selectors.user_get(pk)
+    try:
+        messages.success(request, action(account))
+    except accounts.AccountError as refused:
+        messages.error(request, refused.message)
+    if request.htmx:
+        return render(request, "dashboard/user_list.html#user-row", {"account": selectors.user_get(pk)})
+    return redirect("user_list")
+
+
+@require_POST
+@permission_required("auth.change_user")
+def user_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    def deactivate(account) -> str:
+        accounts.user_deactivate(user=account, actor=request.user)
+        return f"{account.get_username()} is deactivated and signed out everywhere."
+
+    return _user_action(request, pk, deactivate)
+
+
+@require_POST
+@permission_required("auth.change_user")
+def user_activate(request: HttpRequest, pk: int) -> HttpResponse:
+    def activate(account) -> str:
+        accounts.user_activate(user=account)
+        return f"{account.get_username()} can sign in again."
+
+    return _user_action(request, pk, activate)
+
+
+@require_POST
+@permission_required("auth.change_user")
+def user_sign_out(request: HttpRequest, pk: int) -> HttpResponse:
+    def sign_out(account) -> str:
+        ended = accounts.user_sign_out_everywhere(user=account)
+        return f"Ended {ended} session{pluralize(ended)} of {account.get_username()}."
+
+    return _user_action(request, pk, sign_out)
+
+
+def bad_request(request: HttpRequest, exception=None) -> HttpResponse:
+    return render(request, "errors/400.html", status=400)
+
+
+def permission_denied(request: HttpRequest, exception=None) -> HttpResponse:
+    return render(request, "errors/403.html", status=403)
+
+
+def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:
+    return render(request, "errors/404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    # A page of its own, rendered without the request: whatever failed must not fail again here.
+    return HttpResponseServerError(loader.render_to_string("errors/500.html"))
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return render(request, "errors/403_csrf.html", status=403)

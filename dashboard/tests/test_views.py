@@ -1,8 +1,14 @@
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
-from orders.tests.factories import make_admin, make_customer, make_product, place
+from dashboard.models import UserSession
+from dashboard.tests.helpers import PASSWORD, admin_with_password, customer_with_password, session_row
+from orders import services
+from orders.models import Order
+from orders.tests.factories import key, make_admin, make_customer, make_product, place
 
 pytestmark = pytest.mark.django_db
 
@@ -12,45 +18,179 @@ def test_home_needs_sign_in(client):
     assert response.status_code == 302 and response["Location"] == "/login/?next=/"
 
 
-def test_login_page_renders(client):
-    response = client.get("/login/")
-    assert response.status_code == 200 and b"Sign in" in response.content
+class TestCustomerHome:
+    def test_shows_own_balance_and_recent_orders_only(self, client):
+        customer = make_customer("30")
+        mine = place(customer, make_product(tiers=((1, "10.00"),)))
+        theirs = place(make_customer("500"), make_product())
+        client.force_login(customer.user)
+        response = client.get("/")
+        assert response.status_code == 200
+        figures = response.context["figures"]
+        assert figures["balance"] == Decimal("20.00") and figures["open_orders"] == 1
+        assert [order.pk for order in figures["recent_orders"]] == [mine.pk]
+        assert mine.order_no in response.text and theirs.order_no not in response.text
+        assert "CNY 20.00" in response.text
+
+    def test_the_balance_badge_is_in_the_top_bar_and_refreshes_itself(self, client):
+        customer = make_customer("12.50")
+        client.force_login(customer.user)
+        page = client.get("/").text
+        assert 'id="balance-badge"' in page and 'hx-get="/account/balance/"' in page
+        services.balance_top_up(customer=customer, amount=Decimal("1.00"), idempotency_key=key(), actor=None)
+        badge = client.get("/account/balance/", headers={"HX-Request": "true"})
+        assert badge.status_code == 200 and "CNY 13.50" in badge.text
+        assert badge.text.lstrip().startswith('<a id="balance-badge"') and "<html" not in badge.text
+
+    def test_an_empty_history_says_what_to_do(self, client):
+        client.force_login(make_customer().user)
+        assert "You have not placed an order yet." in client.get("/").text
 
 
-def test_customer_home_shows_own_balance_and_orders(client):
-    customer = make_customer("30")
-    place(customer, make_product(tiers=((1, "10.00"),)))
-    other = make_customer("500")
-    place(other, make_product())
-    client.force_login(customer.user)
-    response = client.get("/")
-    assert response.status_code == 200
-    assert response.context["summary"] == {"balance": Decimal("20.00"), "open_orders": 1, "completed_orders": 0}
-    assert b"CNY 20.00" in response.content
+class TestAdminHome:
+    def test_kpis(self, client):
+        customer = make_customer("100")
+        product = make_product(tiers=((1, "10.00"),))
+        kept, cancelled = place(customer, product), place(customer, product)
+        services.order_cancel(order=cancelled, actor=None)
+        old = place(customer, product)
+        Order.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=8))
+        client.force_login(make_admin())
+
+        figures = client.get("/").context["figures"]
+
+        assert figures["orders_today"] == 2 and figures["orders_week"] == 2
+        assert figures["revenue_week"] == Decimal("10.00")
+        assert figures["pending"] == 2 and figures["running"] == 0
+        assert figures["total_balance"] == Decimal("80.00") and figures["customers"] == 1
+        assert len(figures["days"]) == 30 and figures["orders_month"] == 3
+        assert dict(figures["status_30_days"])["cancelled"] == 1
+        del kept
+
+    def test_total_balances_are_exact_to_the_cent(self, client):
+        # SQLite adds decimals in floating point; 0.1 + 0.2 must still show as 0.30.
+        make_customer("0.10"), make_customer("0.20")
+        client.force_login(make_admin())
+        response = client.get("/")
+        assert response.context["figures"]["total_balance"] == Decimal("0.30")
+        assert "CNY 0.30<" in response.text
+
+    def test_the_chart_is_inline_svg_with_a_bar_per_day(self, client):
+        place(make_customer("10"), make_product())
+        client.force_login(make_admin())
+        page = client.get("/").text
+        assert page.count('<rect class="bar"') == 30 and "<polyline" in page
+        assert "<script" not in page.split("<body", 1)[1]
+
+    def test_costs_a_constant_number_of_queries(self, client, django_assert_max_num_queries):
+        customer = make_customer("1000")
+        product = make_product()
+        for _ in range(20):
+            place(customer, product)
+        client.force_login(make_admin())
+        client.get("/")  # fills the cache of finished days
+        with django_assert_max_num_queries(8):
+            client.get("/")
 
 
-def test_admin_home_shows_totals(client):
-    customer = make_customer("30")
-    place(customer, make_product())
-    client.force_login(make_admin())
-    response = client.get("/")
-    summary = response.context["summary"]
-    assert summary["customers"] == 1 and summary["open_orders"] == 1
-    assert summary["total_balance"] == Decimal("20.00")
-    assert b"CNY 20.00" in response.content
+class TestPasswordChange:
+    def test_changes_the_password_and_keeps_this_session(self, client):
+        admin = admin_with_password()
+        client.post("/login/", {"username": admin.username, "password": PASSWORD})
+        response = client.post(
+            "/account/password/",
+            {"old_password": PASSWORD, "new_password1": "a new long passphrase", "new_password2": "a new long passphrase"},
+        )
+        assert response.status_code == 302
+        admin.refresh_from_db()
+        assert admin.check_password("a new long passphrase")
+        assert client.get("/").status_code == 200
+
+    def test_a_wrong_old_password_is_a_422_and_changes_nothing(self, client):
+        admin = admin_with_password()
+        client.force_login(admin)
+        response = client.post(
+            "/account/password/", {"old_password": "nope", "new_password1": "x1y2z3w4v5", "new_password2": "x1y2z3w4v5"}
+        )
+        assert response.status_code == 422 and "Your old password was entered incorrectly" in response.text
+        admin.refresh_from_db()
+        assert admin.check_password(PASSWORD)
 
 
-def test_logout_is_post_only(client):
-    client.force_login(make_admin())
-    assert client.get("/logout/").status_code == 405
-    assert client.post("/logout/").status_code == 302
-    assert client.get("/").status_code == 302
+class TestUsers:
+    def test_lists_and_searches_users(self, client):
+        client.force_login(make_admin())
+        customer = make_customer()
+        response = client.get("/users/", {"q": customer.mobile})
+        assert response.status_code == 200 and customer.user.username in response.text
+        fragment = client.get("/users/", {"q": "no such user"}, headers={"HX-Request": "true"})
+        assert fragment.text.lstrip().startswith('<div id="user-table">') and "No user matches" in fragment.text
+        assert "HX-Request" in fragment["Vary"]
+
+    def test_deactivate_signs_the_user_out_everywhere(self, client):
+        customer = customer_with_password()
+        for _ in range(2):
+            other = type(client)()
+            other.post("/login/", {"username": customer.user.username, "password": PASSWORD})
+        assert UserSession.objects.filter(user=customer.user).count() == 2
+        client.force_login(make_admin())
+
+        response = client.post(f"/users/{customer.user_id}/deactivate/", headers={"HX-Request": "true"})
+
+        assert response.status_code == 200 and "Deactivated" in response.text
+        assert response.text.lstrip().startswith(f'<tr id="user-{customer.user_id}"')
+        assert "is deactivated and signed out everywhere" in response["HX-Trigger"]
+        customer.user.refresh_from_db()
+        assert not customer.user.is_active
+        assert not UserSession.objects.filter(user=customer.user).exists()
+        assert other.get("/")["Location"] == "/login/?next=/"
+
+    def test_sign_out_everywhere_without_javascript(self, client):
+        customer = customer_with_password()
+        browser = type(client)()
+        browser.post("/login/", {"username": customer.user.username, "password": PASSWORD})
+        client.force_login(make_admin())
+        response = client.post(f"/users/{customer.user_id}/sign-out/")
+        assert response.status_code == 302 and response["Location"] == "/users/"
+        assert session_row(browser) is None
+        assert browser.get("/").status_code == 302
+        assert "Ended 1 session of" in client.get("/users/").text
+
+    def test_an_admin_cannot_deactivate_themselves(self, client):
+        admin = make_admin()
+        client.force_login(admin)
+        response = client.post(f"/users/{admin.pk}/deactivate/", headers={"HX-Request": "true"})
+        assert "cannot deactivate your own account" in response["HX-Trigger"]
+        admin.refresh_from_db()
+        assert admin.is_active
+
+    def test_reactivate(self, client):
+        customer = make_customer()
+        type(customer.user).objects.filter(pk=customer.user_id).update(is_active=False)
+        client.force_login(make_admin())
+        client.post(f"/users/{customer.user_id}/activate/")
+        customer.user.refresh_from_db()
+        assert customer.user.is_active
+
+    def test_actions_are_post_only_and_unknown_users_are_404(self, client):
+        client.force_login(make_admin())
+        assert client.get(f"/users/{make_customer().user_id}/deactivate/").status_code == 405
+        assert client.post("/users/999999/deactivate/").status_code == 404
 
 
-def test_total_balances_are_exact_to_the_cent(client):
-    # SQLite adds decimals in floating point; 0.1 + 0.2 must still show as 0.30.
-    make_customer("0.10"), make_customer("0.20")
-    client.force_login(make_admin())
-    response = client.get("/")
-    assert response.context["summary"]["total_balance"] == Decimal("0.30")
-    assert b"CNY 0.30<" in response.content
+class TestErrorPages:
+    def test_404_in_the_sites_look(self, client):
+        client.force_login(make_admin())
+        response = client.get("/no/such/page/")
+        assert response.status_code == 404
+        assert "We could not find that page" in response.text and 'class="sidebar"' in response.text
+
+    def test_403_in_the_sites_look(self, client):
+        client.force_login(make_customer().user)
+        response = client.get("/users/")
+        assert response.status_code == 403
+        assert "You do not have access to this page" in response.text and 'class="sidebar"' in response.text
+
+    def test_the_balance_badge_is_only_for_customers(self, client):
+        client.force_login(make_admin())
+        assert client.get("/account/balance/").status_code == 404

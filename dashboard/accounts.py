@@ -1,0 +1,150 @@
+"""Account operations: signing in, SMS codes, deactivating users, ending sessions.
+
+Like orders/services.py for money: views call these and translate `AccountError`
+into a message; nothing else writes to these tables.
+"""
+
+import logging
+import secrets
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model, login
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from dashboard import sms
+from dashboard.models import SmsCode, UserSession
+
+logger = logging.getLogger(__name__)
+
+# Session keys holding the Unix times of sign-in and of the latest request, for the
+# absolute lifetime and the idle timeout (dashboard.middleware.SessionLifetimeMiddleware).
+SIGNED_IN_AT = "signed_in_at"
+LAST_SEEN = "last_seen_at"
+
+
+class AccountError(Exception):
+    """A refused account operation; `message` says what to do next."""
+
+    status = 400
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+class SmsRateLimited(AccountError):
+    status = 429
+
+
+class SmsNotSent(AccountError):
+    status = 503
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def sign_in(request: HttpRequest, user: AbstractBaseUser) -> None:
+    """Log the user in: Django's `login` gives the session a new key (no fixation)."""
+    login(request, user)
+    request.session[SIGNED_IN_AT] = request.session[LAST_SEEN] = int(time.time())
+
+
+def _code_hash(mobile: str, code: str) -> str:
+    return salted_hmac("dashboard.sms-code", f"{mobile}:{code}", algorithm="sha256").hexdigest()
+
+
+def _sign_in_message(code: str) -> str:
+    minutes = settings.SMS_CODE_TTL_SECONDS // 60
+    return f"Your Order Platform sign-in code is {code}. It expires in {minutes} minutes. Never share it."
+
+
+def sms_code_send(*, mobile: str, ip_address: str | None) -> None:
+    """Send a new sign-in code to `mobile` if it belongs to an active customer.
+
+    The limits and the answer are the same whether or not it does, so the form
+    cannot be used to find out which numbers have accounts.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        last = SmsCode.objects.filter(mobile=mobile).order_by("-created_at").only("created_at").first()
+        if last and (wait := settings.SMS_RESEND_SECONDS - int((now - last.created_at).total_seconds())) > 0:
+            raise SmsRateLimited(
+                f"A code was sent to this number less than a minute ago. You can ask for another in {wait} s.",
+                retry_after=wait,
+            )
+        hour_ago = now - timedelta(hours=1)
+        if ip_address and (
+            SmsCode.objects.filter(ip_address=ip_address, created_at__gt=hour_ago).count()
+            >= settings.SMS_SENDS_PER_IP_PER_HOUR
+        ):
+            raise SmsRateLimited(
+                "Too many codes were asked for from your network. Try again in an hour, "
+                "or sign in with your username and password.",
+                retry_after=3600,
+            )
+        code = f"{secrets.randbelow(10**6):06d}"
+        SmsCode.objects.create(
+            mobile=mobile,
+            code_hash=_code_hash(mobile, code),
+            ip_address=ip_address,
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.SMS_CODE_TTL_SECONDS),
+        )
+        known = get_user_model().objects.filter(customer__mobile=mobile, is_active=True).exists()
+    if known:
+        try:
+            sms.get_backend().send(mobile, _sign_in_message(code))
+        except OSError as exc:
+            logger.error("SMS sign-in code could not be sent: %s", type(exc).__name__)
+            raise SmsNotSent("The code could not be sent just now. Try again in a minute.") from exc
+
+
+def sms_code_verify(*, mobile: str, code: str) -> AbstractBaseUser | None:
+    """The customer whose latest code for `mobile` is `code`, or None.
+
+    A code is single use, expires, and allows SMS_CODE_MAX_ATTEMPTS tries: each
+    try is counted before the comparison, by a conditional update, so concurrent
+    guesses cannot exceed the limit either.
+    """
+    now = timezone.now()
+    latest = SmsCode.objects.filter(mobile=mobile).order_by("-created_at").first()
+    if latest is None or latest.used_at is not None or latest.expires_at <= now:
+        return None
+    counted = SmsCode.objects.filter(
+        pk=latest.pk, used_at__isnull=True, attempts__lt=settings.SMS_CODE_MAX_ATTEMPTS
+    ).update(attempts=F("attempts") + 1)
+    if not counted or not constant_time_compare(latest.code_hash, _code_hash(mobile, code)):
+        return None
+    if not SmsCode.objects.filter(pk=latest.pk, used_at__isnull=True).update(used_at=now):
+        return None
+    return get_user_model().objects.filter(customer__mobile=mobile).first()
+
+
+def user_sign_out_everywhere(*, user: AbstractBaseUser) -> int:
+    """End every session of `user`; returns how many there were."""
+    deleted, _ = UserSession.objects.filter(user=user).delete()
+    return deleted
+
+
+@transaction.atomic
+def user_deactivate(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> None:
+    """Deactivate `user` (nothing is deleted) and end all their sessions."""
+    if user.pk == actor.pk:
+        raise AccountError("You cannot deactivate your own account.")
+    get_user_model().objects.filter(pk=user.pk).update(is_active=False)
+    user.is_active = False
+    user_sign_out_everywhere(user=user)
+
+
+def user_activate(*, user: AbstractBaseUser) -> None:
+    get_user_model().objects.filter(pk=user.pk).update(is_active=True)
+    user.is_active = True

@@ -1,0 +1,75 @@
+"""The menu: one declarative list; each role sees exactly the items it may use.
+
+Each item names the permission its page requires (None: any signed-in user); the
+page's view is guarded by the same permission (dashboard.permissions), which a
+test checks item by item.
+"""
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.http import HttpRequest
+from django.urls import reverse
+
+from dashboard.roles import role_label
+from orders.selectors import customer_for
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    label: str
+    url_name: str
+    icon: str
+    permission: str | None = None
+
+
+MENU: tuple[MenuItem, ...] = (
+    MenuItem("Dashboard", "home", "home"),
+    MenuItem("Users", "user_list", "users", "auth.view_user"),
+    MenuItem("Password", "password_change", "key"),
+)
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    item: MenuItem
+    url: str
+    active: bool
+
+
+def menu_for(user: AbstractBaseUser, path: str = "") -> list[MenuEntry]:
+    entries = []
+    for item in MENU:
+        if item.permission is None or user.has_perm(item.permission):
+            url = reverse(item.url_name)
+            active = path == url if url == "/" else path.startswith(url)
+            entries.append(MenuEntry(item, url, active))
+    return entries
+
+
+class Shell:
+    """What the page frame shows for the signed-in user; each part is computed only
+    if a template asks for it (a fragment for htmx costs no query for the menu)."""
+
+    def __init__(self, request: HttpRequest) -> None:
+        self.request = request
+
+    @cached_property
+    def menu(self) -> list[MenuEntry]:
+        return menu_for(self.request.user, self.request.path)
+
+    @cached_property
+    def role(self) -> str:
+        return role_label(self.request.user)
+
+    @cached_property
+    def customer(self):
+        return customer_for(self.request.user)
+
+
+def shell(request: HttpRequest) -> dict[str, object]:
+    """Context processor: `shell.menu`, `shell.role` and `shell.customer` (the balance badge)."""
+    if not request.user.is_authenticated:
+        return {}
+    return {"shell": Shell(request)}

@@ -1,0 +1,74 @@
+"""Session lifetime, and Django messages for htmx requests."""
+
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from urllib.parse import urlsplit
+
+from django.contrib.auth import SESSION_KEY, logout
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+
+from dashboard.accounts import LAST_SEEN, SIGNED_IN_AT
+
+# How stale the session's "last seen" may get before it is written again: the idle
+# timeout is checked on every request but costs a database write once a minute.
+LAST_SEEN_RESOLUTION = 60
+
+
+class SessionLifetimeMiddleware:
+    """Ends a session that has been idle too long, outlived its absolute lifetime,
+    or belongs to a user who can no longer sign in (deactivated): the session row
+    is deleted and the browser is sent to the sign-in page."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        session = request.session
+        if SESSION_KEY in session:
+            now = int(time.time())
+            if not request.user.is_authenticated:
+                # The user was deactivated (or deleted) since the session began.
+                return self.end(request, "Your session has ended. Please sign in again.")
+            # A session from before these keys existed starts its clocks now.
+            signed_in_at = session.setdefault(SIGNED_IN_AT, now)
+            last_seen = session.setdefault(LAST_SEEN, now)
+            if now - signed_in_at > settings.SESSION_ABSOLUTE_SECONDS or now - last_seen > settings.SESSION_IDLE_SECONDS:
+                return self.end(request, "Your session has expired. Please sign in again.")
+            if now - last_seen >= LAST_SEEN_RESOLUTION:
+                session[LAST_SEEN] = now
+        return self.get_response(request)
+
+    def end(self, request: HttpRequest, message: str) -> HttpResponse:
+        logout(request)
+        messages.info(request, message)
+        if request.htmx:
+            # Back to the page the fragment belongs to, after signing in again.
+            page = urlsplit(request.htmx.current_url or "/")
+            return HttpResponseClientRedirect(redirect_to_login(page.path + (f"?{page.query}" if page.query else "")).url)
+        return redirect_to_login(request.get_full_path())
+
+
+class HtmxMessagesMiddleware:
+    """Delivers Django messages to htmx requests as a `messages` event in HX-Trigger,
+    which static/js/app.js shows as toasts. A full page renders them itself; a
+    redirect keeps them for the page it leads to."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not getattr(request, "htmx", False) or request.htmx.boosted:
+            return response
+        if 300 <= response.status_code < 400 or any(
+            header in response for header in ("HX-Redirect", "HX-Location", "HX-Refresh")
+        ):
+            return response
+        pending = [{"message": str(m), "tags": m.tags} for m in messages.get_messages(request)]
+        if pending:
+            trigger_client_event(response, "messages", pending)
+        return response

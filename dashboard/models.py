@@ -1,0 +1,45 @@
+"""Accounts: the session table and the SMS sign-in codes."""
+
+from django.conf import settings
+from django.contrib.sessions.base_session import AbstractBaseSession
+from django.db import models
+from django.utils import timezone
+
+
+class UserSession(AbstractBaseSession):
+    """A database session that knows its user, so all of a user's sessions can be ended at once."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="sessions"
+    )
+
+    @classmethod
+    def get_session_store_class(cls):
+        from dashboard.sessions import SessionStore
+
+        return SessionStore
+
+
+class SmsCode(models.Model):
+    """One code sent (or, for an unknown mobile, pretended to be sent) for SMS sign-in.
+
+    Only a keyed hash of the code is stored. A row exists for every request, known
+    mobile or not, so the rate limits answer alike for both.
+    """
+
+    mobile = models.CharField(max_length=20)
+    code_hash = models.CharField(max_length=64)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["mobile", "-created_at"], name="sms_code_mobile"),
+            models.Index(fields=["ip_address", "-created_at"], name="sms_code_ip"),
+        ]
+
+    def __str__(self) -> str:
+        return f"SMS code for {self.mobile} at {self.created_at:%Y-%m-%d %H:%M:%S}"

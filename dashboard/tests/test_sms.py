@@ -1,0 +1,229 @@
+import re
+from datetime import timedelta
+from io import StringIO
+from unittest import mock
+
+import pytest
+from django.contrib.auth import SESSION_KEY
+from django.db.models import F
+
+from dashboard import accounts, sms
+from dashboard.models import SmsCode
+from dashboard.tests.helpers import session_row
+from orders.tests.factories import make_customer
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def outbox(settings):
+    settings.SMS_BACKEND = "locmem"
+    sms.outbox.clear()
+    yield sms.outbox
+    sms.outbox.clear()
+
+
+def ask_for_code(client, mobile, **extra):
+    return client.post("/login/sms/", {"mobile": mobile}, **extra)
+
+
+def enter_code(client, mobile, code, **extra):
+    return client.post("/login/sms/", {"mobile": mobile, "code": code}, **extra)
+
+
+def code_sent_to(outbox, mobile) -> str:
+    to, message = outbox[-1]
+    assert to == mobile
+    return re.search(r"\b(\d{6})\b", message).group(1)
+
+
+def page_without_tokens(html: str, mobile: str) -> str:
+    """The page with the per-response CSRF token and CSP nonce, and the mobile, blanked."""
+    html = re.sub(r'(name="csrfmiddlewaretoken" value="|"x-csrftoken": "|nonce=")[^"]+', r"\1…", html)
+    return html.replace(mobile, "MOBILE")
+
+
+def age_codes(seconds: int) -> None:
+    SmsCode.objects.update(
+        created_at=F("created_at") - timedelta(seconds=seconds), expires_at=F("expires_at") - timedelta(seconds=seconds)
+    )
+
+
+def test_a_customer_signs_in_with_the_code_texted_to_them(client, outbox):
+    customer = make_customer()
+    response = ask_for_code(client, customer.mobile)
+    assert response.status_code == 200 and "a 6-digit code is on its way" in response.text
+    code = code_sent_to(outbox, customer.mobile)
+
+    response = enter_code(client, customer.mobile, code)
+
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert session_row(client).user_id == customer.user_id
+
+
+def test_the_code_is_stored_hashed(client, outbox):
+    customer = make_customer()
+    ask_for_code(client, customer.mobile)
+    code = code_sent_to(outbox, customer.mobile)
+    stored = SmsCode.objects.get()
+    assert code not in stored.code_hash and len(stored.code_hash) == 64
+
+
+def test_spaces_and_dashes_in_the_mobile_are_ignored(client, outbox):
+    customer = make_customer()  # mobiles look like +8613000000012
+    spaced = f"{customer.mobile[:3]} {customer.mobile[3:7]}-{customer.mobile[7:]}"
+    ask_for_code(client, spaced)
+    assert enter_code(client, spaced, code_sent_to(outbox, customer.mobile)).status_code == 302
+
+
+def test_a_code_is_single_use(client, outbox):
+    customer = make_customer()
+    ask_for_code(client, customer.mobile)
+    code = code_sent_to(outbox, customer.mobile)
+    assert enter_code(client, customer.mobile, code).status_code == 302
+    client.post("/logout/")
+    response = enter_code(client, customer.mobile, code)
+    assert response.status_code == 422 and "wrong, used or expired" in response.text
+
+
+def test_a_code_expires_after_five_minutes(client, outbox):
+    customer = make_customer()
+    ask_for_code(client, customer.mobile)
+    code = code_sent_to(outbox, customer.mobile)
+    age_codes(5 * 60 + 1)
+    assert enter_code(client, customer.mobile, code).status_code == 422
+    assert SESSION_KEY not in client.session
+
+
+def test_a_code_is_dead_after_five_wrong_tries(client, outbox):
+    customer = make_customer()
+    ask_for_code(client, customer.mobile)
+    code = code_sent_to(outbox, customer.mobile)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    for _ in range(4):
+        assert enter_code(client, customer.mobile, wrong).status_code == 422
+    assert accounts.sms_code_verify(mobile=customer.mobile, code=wrong) is None  # the fifth
+    assert SmsCode.objects.get().attempts == 5
+    assert accounts.sms_code_verify(mobile=customer.mobile, code=code) is None
+
+
+def test_four_wrong_tries_then_the_right_code_signs_in(client, outbox):
+    customer = make_customer()
+    ask_for_code(client, customer.mobile)
+    code = code_sent_to(outbox, customer.mobile)
+    for _ in range(4):
+        enter_code(client, customer.mobile, "000000" if code != "000000" else "111111")
+    assert enter_code(client, customer.mobile, code).status_code == 302
+
+
+def test_a_new_code_replaces_the_old_one(client, outbox):
+    customer = make_customer()
+    ask_for_code(client, customer.mobile)
+    first = code_sent_to(outbox, customer.mobile)
+    age_codes(61)
+    ask_for_code(client, customer.mobile)
+    second = code_sent_to(outbox, customer.mobile)
+    if first != second:
+        assert enter_code(client, customer.mobile, first).status_code == 422
+    assert enter_code(client, customer.mobile, second).status_code == 302
+
+
+def test_one_send_per_mobile_per_minute(client, outbox):
+    customer = make_customer()
+    assert ask_for_code(client, customer.mobile).status_code == 200
+    again = ask_for_code(client, customer.mobile)
+    assert again.status_code == 429 and "less than a minute ago" in again.text
+    assert 0 < int(again["Retry-After"]) <= 60
+    assert len(outbox) == 1
+    age_codes(61)
+    assert ask_for_code(client, customer.mobile).status_code == 200
+    assert len(outbox) == 2
+
+
+def test_sends_per_address_are_capped_per_hour(client, outbox, settings):
+    settings.SMS_SENDS_PER_IP_PER_HOUR = 3
+    for n in range(3):
+        assert ask_for_code(client, f"+86139000000{n:02d}").status_code == 200
+    refused = ask_for_code(client, "+8613900000099")
+    assert refused.status_code == 429 and "Too many codes" in refused.text
+    assert ask_for_code(client, "+8613900000099", REMOTE_ADDR="10.1.1.1").status_code == 200
+    age_codes(3601)
+    assert ask_for_code(client, "+8613900000098").status_code == 200
+
+
+def test_an_unknown_mobile_gets_the_same_answer_and_no_text(client, outbox):
+    customer = make_customer()
+    known = ask_for_code(client, customer.mobile)
+    unknown = ask_for_code(client, "+8613999999999")
+    assert known.status_code == unknown.status_code == 200
+    assert page_without_tokens(known.text, customer.mobile) == page_without_tokens(unknown.text, "+8613999999999")
+    assert [to for to, _ in outbox] == [customer.mobile]
+    # The limits answer alike too.
+    assert ask_for_code(client, "+8613999999999").status_code == 429
+    wrong_known = enter_code(client, customer.mobile, "123456")
+    wrong_unknown = enter_code(client, "+8613999999999", "123456")
+    assert wrong_known.status_code == wrong_unknown.status_code == 422
+
+
+def test_a_deactivated_customer_gets_no_code_and_cannot_sign_in(client, outbox):
+    customer = make_customer()
+    ask_for_code(client, customer.mobile)
+    code = code_sent_to(outbox, customer.mobile)
+    type(customer.user).objects.filter(pk=customer.user_id).update(is_active=False)
+    assert enter_code(client, customer.mobile, code).status_code == 422
+    outbox.clear()
+    age_codes(61)
+    assert ask_for_code(client, customer.mobile).status_code == 200 and outbox == []
+
+
+def test_bad_input_is_refused_with_a_field_error(client, outbox):
+    response = ask_for_code(client, "call me maybe")
+    assert response.status_code == 422 and "Enter a mobile number" in response.text
+    response = enter_code(client, "+8613900000000", "12ab")
+    assert response.status_code == 422 and "6 digits" in response.text
+    assert not SmsCode.objects.exists() and outbox == []
+
+
+def test_wrong_codes_lock_the_mobile_out_like_wrong_passwords(client, outbox):
+    customer = make_customer()
+    ask_for_code(client, customer.mobile)
+    code = code_sent_to(outbox, customer.mobile)
+    for _ in range(5):
+        enter_code(client, customer.mobile, "999999" if code != "999999" else "888888")
+    response = enter_code(client, customer.mobile, code)
+    assert response.status_code == 429 and "Too many failed attempts" in response.text
+
+
+def test_a_failing_sms_gateway_is_reported(client, settings):
+    settings.SMS_BACKEND = "dashboard.tests.test_sms.BrokenBackend"
+    customer = make_customer()
+    response = ask_for_code(client, customer.mobile)
+    assert response.status_code == 503 and "could not be sent" in response.text
+
+
+class BrokenBackend:
+    def send(self, mobile, message):
+        raise OSError("gateway down")
+
+
+def test_console_backend_prints_the_message():
+    out = StringIO()
+    with mock.patch("sys.stdout", out):
+        sms.ConsoleSmsBackend().send("+8613900000000", "hello")
+    assert out.getvalue() == "SMS to +8613900000000: hello\n"
+
+
+def test_http_backend_posts_json_with_the_token(settings):
+    settings.SMS_HTTP_URL, settings.SMS_HTTP_TOKEN = "https://sms.example/send", "t0ken"
+    with mock.patch("urllib.request.urlopen") as urlopen:
+        sms.HttpSmsBackend().send("+8613900000000", "hello")
+    request = urlopen.call_args.args[0]
+    assert request.full_url == "https://sms.example/send" and request.get_method() == "POST"
+    assert request.headers["Authorization"] == "Bearer t0ken"
+    assert request.data == b'{"to": "+8613900000000", "message": "hello"}'
+
+
+def test_http_backend_needs_a_url(settings):
+    settings.SMS_BACKEND, settings.SMS_HTTP_URL = "http", ""
+    with pytest.raises(Exception, match="SMS_HTTP_URL"):
+        sms.get_backend()

@@ -1,0 +1,66 @@
+// Toasts for Django messages: rendered into #toasts on a full page, or delivered to
+// htmx requests as a "messages" event through the HX-Trigger header.
+(function () {
+  "use strict";
+
+  var TOAST_SECONDS = 6;
+
+  function toasts() {
+    return document.getElementById("toasts");
+  }
+
+  function dismiss(toast) {
+    toast.classList.add("leaving");
+    window.setTimeout(function () { toast.remove(); }, 200);
+  }
+
+  function arm(toast) {
+    if (toast.dataset.armed) return;
+    toast.dataset.armed = "1";
+    var close = toast.querySelector(".toast-close");
+    if (close) close.addEventListener("click", function () { dismiss(toast); });
+    // Errors stay until dismissed; everything else fades on its own.
+    if (!toast.classList.contains("error")) {
+      window.setTimeout(function () { dismiss(toast); }, TOAST_SECONDS * 1000);
+    }
+  }
+
+  function show(message, tags) {
+    var toast = document.createElement("div");
+    toast.className = "toast " + (tags || "info");
+    toast.setAttribute("role", tags === "error" ? "alert" : "status");
+    var text = document.createElement("span");
+    text.textContent = message;
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "toast-close";
+    close.setAttribute("aria-label", "Dismiss");
+    close.textContent = "\u00d7";
+    toast.append(text, close);
+    toasts().append(toast);
+    arm(toast);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    toasts().querySelectorAll(".toast").forEach(arm);
+  });
+
+  document.body.addEventListener("messages", function (event) {
+    (event.detail.value || []).forEach(function (m) { show(m.message, m.tags); });
+  });
+
+  // What htmx does not swap still deserves an answer on screen.
+  document.body.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr.status;
+    var text = {
+      403: "You are not allowed to do that. If you think you should be, ask an administrator.",
+      404: "That no longer exists. Reload the page to see the current state.",
+      409: "That was already done with different details. Reload the page and check.",
+      429: "Too many attempts. Wait a little and try again."
+    }[status] || "Something went wrong on our side (" + status + "). Try again in a moment.";
+    show(text, "error");
+  });
+  document.body.addEventListener("htmx:sendError", function () {
+    show("The server could not be reached. Check your connection and try again.", "error");
+  });
+})();
