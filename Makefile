@@ -9,6 +9,8 @@ MANAGE := $(PY) manage.py
 PG_URL ?= postgres://postgres@127.0.0.1:5432/order_platform
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The browser the end-to-end tests drive (Debian's package; Playwright cannot download one here).
+export CHROMIUM_PATH ?= /usr/bin/chromium
 
 # Local development and tests run with debug on (a development secret key);
 # production sets DJANGO_DEBUG=false and DJANGO_SECRET_KEY itself.
@@ -22,7 +24,7 @@ PYTHON := $(shell for candidate in python3.13 python3.12 python3 \
 	"$$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { echo "$$candidate"; break; }; done)
 endif
 
-.PHONY: help install migrate demo run test test-sqlite test-postgres postgres check clean
+.PHONY: help install migrate demo run test test-sqlite test-postgres postgres chromium check clean
 
 help:
 	@echo "make run     set everything up (virtualenv, packages, database, demo data) and serve on http://$(HOST):$(PORT)/"
@@ -67,12 +69,27 @@ postgres:
 	echo "PostgreSQL is not reachable at 127.0.0.1:5432. Start it, or point PG_URL at one: make test PG_URL=postgres://user:pass@host:5432/name"; \
 	exit 1
 
+# Installs Debian's Chromium for the end-to-end tests if it is not there.
+chromium:
+	@if [ -x "$(CHROMIUM_PATH)" ]; then exit 0; fi; \
+	if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "Installing Chromium for the end-to-end tests (apt-get install chromium)"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+		|| { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; \
+	fi; \
+	[ -x "$(CHROMIUM_PATH)" ] || { \
+		echo "Chromium is needed for the end-to-end tests and is not at $(CHROMIUM_PATH)."; \
+		echo "Install it (Debian/Ubuntu: sudo apt-get install chromium; macOS: brew install --cask chromium)"; \
+		echo "and run make again, or point CHROMIUM_PATH at a Chromium or Chrome binary."; \
+		exit 1; }
+
 test: check test-sqlite test-postgres
 
-test-sqlite: install
+# The unit tests and the end-to-end journeys on SQLite, then all of them again on PostgreSQL.
+test-sqlite: install chromium
 	$(PY) -m pytest
 
-test-postgres: install postgres
+test-postgres: install postgres chromium
 	DATABASE_URL=$(PG_URL) REQUIRE_POSTGRES=1 $(PY) -m pytest
 
 clean:

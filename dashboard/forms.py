@@ -18,7 +18,7 @@ class SignInForm(AuthenticationForm):
     }
 
     def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, label_suffix="", **kwargs)
         self.fields["username"].widget.attrs.update(autocomplete="username", autocapitalize="none")
         self.fields["password"].widget.attrs.update(autocomplete="current-password")
 
@@ -39,11 +39,19 @@ class MobileField(forms.CharField):
         return normalize_mobile(super().to_python(value))
 
 
-class SmsCodeRequestForm(forms.Form):
+class PlainLabelsForm(forms.Form):
+    """Labels without Django's trailing colon."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class SmsCodeRequestForm(PlainLabelsForm):
     mobile = MobileField(label="Mobile number", help_text="With the country code, for example +8613912345678.")
 
 
-class SmsSignInForm(forms.Form):
+class SmsSignInForm(PlainLabelsForm):
     mobile = MobileField(widget=forms.HiddenInput)
     code = forms.RegexField(
         label="Code",

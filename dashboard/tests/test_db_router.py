@@ -100,8 +100,8 @@ class TestRouter:
 
 class TestReadYourWritesMiddleware:
     @pytest.fixture
-    def browser(self) -> RequestFactory:
-        """Keeps cookies between requests like a browser: set `browser.cookies`."""
+    def visitor(self) -> RequestFactory:
+        """Keeps cookies between requests like a visitor: set `visitor.cookies`."""
         return RequestFactory()
 
     @staticmethod
@@ -117,11 +117,11 @@ class TestReadYourWritesMiddleware:
         return ReadYourWritesMiddleware(view_function)(request), reads
 
     def test_a_request_that_writes_pins_the_browser_to_the_primary(
-        self, primary_db, replica, browser, settings
+        self, primary_db, replica, visitor, settings
     ):
         settings.REPLICA_PIN_SECONDS = 7
         before = int(time.time())
-        response, reads = self.serve(write_a_level, browser.post("/customers/1/balance/"))
+        response, reads = self.serve(write_a_level, visitor.post("/customers/1/balance/"))
 
         assert reads == [PRIMARY]
         cookie = response.cookies[PIN_COOKIE]
@@ -130,26 +130,26 @@ class TestReadYourWritesMiddleware:
         assert cookie["httponly"] is True
         assert cookie["samesite"] == "Lax"
 
-        browser.cookies[PIN_COOKIE] = cookie.value
-        response, reads = self.serve(lambda: None, browser.get("/customers/1/"))
+        visitor.cookies[PIN_COOKIE] = cookie.value
+        response, reads = self.serve(lambda: None, visitor.get("/customers/1/"))
         assert reads == [PRIMARY]
         assert PIN_COOKIE not in response.cookies, "reading must not extend the pin"
 
-    def test_a_write_does_not_pin_the_next_request_without_the_cookie(self, primary_db, replica, browser):
-        self.serve(write_a_level, browser.post("/levels/new/"))
+    def test_a_write_does_not_pin_the_next_request_without_the_cookie(self, primary_db, replica, visitor):
+        self.serve(write_a_level, visitor.post("/levels/new/"))
         assert not is_pinned()
 
-        response, reads = self.serve(lambda: None, browser.get("/levels/"))
+        response, reads = self.serve(lambda: None, visitor.get("/levels/"))
         assert reads == [replica]
         assert PIN_COOKIE not in response.cookies
 
-    def test_a_request_that_only_reads_reads_from_the_replica_and_sets_no_cookie(self, replica, browser):
-        response, reads = self.serve(lambda: None, browser.get("/orders/"))
+    def test_a_request_that_only_reads_reads_from_the_replica_and_sets_no_cookie(self, replica, visitor):
+        response, reads = self.serve(lambda: None, visitor.get("/orders/"))
         assert reads == [replica]
         assert PIN_COOKIE not in response.cookies
 
-    def test_the_pin_cookie_is_secure_over_https(self, replica, browser):
-        response, _ = self.serve(pin_to_primary_by_writing, browser.post("/orders/new/", secure=True))
+    def test_the_pin_cookie_is_secure_over_https(self, replica, visitor):
+        response, _ = self.serve(pin_to_primary_by_writing, visitor.post("/orders/new/", secure=True))
         assert response.cookies[PIN_COOKIE]["secure"] is True
 
     @pytest.mark.parametrize(
@@ -163,19 +163,19 @@ class TestReadYourWritesMiddleware:
             pytest.param("9" * 5000, id="too-many-digits"),
         ],
     )
-    def test_an_expired_or_garbage_cookie_does_not_pin(self, replica, browser, value):
-        browser.cookies[PIN_COOKIE] = value
-        response, reads = self.serve(lambda: None, browser.get("/orders/"))
+    def test_an_expired_or_garbage_cookie_does_not_pin(self, replica, visitor, value):
+        visitor.cookies[PIN_COOKIE] = value
+        response, reads = self.serve(lambda: None, visitor.get("/orders/"))
         assert response.status_code == 200
         assert reads == [replica]
         assert PIN_COOKIE not in response.cookies
 
-    def test_without_replicas_it_passes_the_response_through(self, db, no_replica, browser):
+    def test_without_replicas_it_passes_the_response_through(self, db, no_replica, visitor):
         def view(request: HttpRequest) -> HttpResponse:
             Level.objects.create(name="Written", percent=90)
             return view_response
 
         view_response = HttpResponse("unchanged")
-        response = ReadYourWritesMiddleware(view)(browser.post("/levels/new/"))
+        response = ReadYourWritesMiddleware(view)(visitor.post("/levels/new/"))
         assert response is view_response
         assert PIN_COOKIE not in response.cookies

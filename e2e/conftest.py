@@ -1,0 +1,104 @@
+"""The end-to-end harness: Debian's Chromium driven by Playwright against live_server.
+
+Every journey gets a fresh database (live_server is transactional), users seeded by
+the fixtures below, SMS codes in the `locmem` backend, and a screenshot under
+test-results/ when it fails (pytest-playwright's --screenshot, set in pytest.ini).
+"""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page
+
+from dashboard import sms
+from orders.tests.factories import make_admin, make_customer
+
+# Playwright's sync API runs an event loop in this thread; live_server's database
+# calls from the same thread are safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+PASSWORD = "e2e-password-1234"
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-results" / "screenshots"
+BLOCKING_IMPACTS = {"serious", "critical"}
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run `make chromium`, or set CHROMIUM_PATH.")
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            # Nothing but the test server: a page that reached for the internet would fail.
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def base_url(live_server) -> str:
+    return live_server.url
+
+
+@pytest.fixture(autouse=True)
+def _page_defaults(page: Page, live_server) -> None:
+    # Every journey has a database of its own (live_server makes the test transactional).
+    page.set_default_timeout(10_000)
+
+
+@pytest.fixture
+def admin(live_server):
+    user = make_admin("operator")
+    user.set_password(PASSWORD)
+    user.save()
+    return user
+
+
+@pytest.fixture
+def customer(live_server):
+    customer = make_customer("250.00")
+    customer.user.set_password(PASSWORD)
+    customer.user.save()
+    return customer
+
+
+@pytest.fixture
+def sms_outbox(settings) -> Iterator[list[tuple[str, str]]]:
+    settings.SMS_BACKEND = "locmem"
+    sms.outbox.clear()
+    yield sms.outbox
+    sms.outbox.clear()
+
+
+def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
+    page.goto("/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def assert_accessible(page: Page) -> None:
+    """axe-core on the page as it is now: no serious or critical violations."""
+    results = Axe().run(page)
+    assert results.response["testEngine"]["name"] == "axe-core"
+    blocking = [v for v in results.response["violations"] if v["impact"] in BLOCKING_IMPACTS]
+    assert not blocking, f"{page.url}:\n" + "\n".join(
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:5]}" for v in blocking
+    )
+
+
+def screenshot(page: Page, name: str) -> None:
+    """A screenshot for people to look at (test-results/ is not committed)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)

@@ -1,0 +1,37 @@
+"""Screenshots of the sign-in page and both dashboards, wide and phone-sized, for people
+to look at (test-results/screenshots/), each page also checked with axe."""
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import Page, expect
+
+from e2e.conftest import PASSWORD, assert_accessible, screenshot, sign_in
+
+WIDTHS = {"desktop": (1280, 800), "phone": (390, 844)}
+
+
+@pytest.fixture
+def demo(live_server) -> None:
+    call_command("seed_demo", orders=600, customers=20, password=PASSWORD, seed=7, verbosity=0, stdout=None)
+
+
+@pytest.mark.parametrize("size", WIDTHS)
+def test_sign_in_and_dashboards(page: Page, demo, size):
+    width, height = WIDTHS[size]
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto("/login/")
+    screenshot(page, f"sign-in-{size}")
+    assert_accessible(page)
+
+    sign_in(page, "admin")
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, "no sideways scrolling"
+    screenshot(page, f"admin-dashboard-{size}")
+    assert_accessible(page)
+    page.get_by_role("button", name="Sign out").click()
+
+    sign_in(page, "customer00001")
+    expect(page.locator("#balance-badge")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, "no sideways scrolling"
+    screenshot(page, f"customer-dashboard-{size}")
+    assert_accessible(page)
