@@ -122,7 +122,9 @@ def balance_badge(request: HttpRequest) -> HttpResponse:
 def user_list(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "")
     page = Paginator(selectors.users_matching(q), 25).get_page(request.GET.get("page"))
-    template = "dashboard/user_list.html#user-table" if request.htmx else "dashboard/user_list.html"
+    # A history restore (the back button; htmx keeps no snapshots) needs the whole page.
+    fragment = request.htmx and not request.htmx.history_restore_request
+    template = "dashboard/user_list.html#user-table" if fragment else "dashboard/user_list.html"
     response = render(request, template, {"page": page, "q": q})
     patch_vary_headers(response, ["HX-Request"])
     return response

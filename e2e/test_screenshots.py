@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 
 from e2e.conftest import PASSWORD, assert_accessible, screenshot, sign_in
 
-WIDTHS = {"desktop": (1280, 800), "phone": (390, 844)}
+WIDTHS = {"desktop": (1280, 800), "phone": (390, 844), "desktop-dark": (1280, 800)}
 
 
 @pytest.fixture
@@ -19,6 +19,7 @@ def demo(live_server) -> None:
 def test_sign_in_and_dashboards(page: Page, demo, size):
     width, height = WIDTHS[size]
     page.set_viewport_size({"width": width, "height": height})
+    page.emulate_media(color_scheme="dark" if size.endswith("dark") else "light")
     page.goto("/login/")
     screenshot(page, f"sign-in-{size}")
     assert_accessible(page)
@@ -28,7 +29,11 @@ def test_sign_in_and_dashboards(page: Page, demo, size):
     assert page.evaluate("document.documentElement.scrollWidth") <= width, "no sideways scrolling"
     screenshot(page, f"admin-dashboard-{size}")
     assert_accessible(page)
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("link", name="Users").click()
+    expect(page.get_by_role("heading", name="Users")).to_be_visible()
+    screenshot(page, f"users-{size}")
+    assert_accessible(page)
+    page.get_by_role("button", name="Sign out", exact=True).click()
 
     sign_in(page, "customer00001")
     expect(page.locator("#balance-badge")).to_be_visible()

@@ -60,7 +60,7 @@ def test_five_failures_lock_the_account_out(page: Page, admin):
 
 def test_sign_out_ends_the_session(page: Page, customer):
     sign_in(page, customer.user.username)
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
     expect(page).to_have_url(re.compile(r"/login/$"))
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/login/\?next=/$"))

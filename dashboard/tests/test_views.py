@@ -126,6 +126,8 @@ class TestUsers:
         fragment = client.get("/users/", {"q": "no such user"}, headers={"HX-Request": "true"})
         assert fragment.text.lstrip().startswith('<div id="user-table">') and "No user matches" in fragment.text
         assert "HX-Request" in fragment["Vary"]
+        restored = client.get("/users/", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+        assert "<html" in restored.text
 
     def test_deactivate_signs_the_user_out_everywhere(self, client):
         customer = customer_with_password()
