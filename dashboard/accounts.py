@@ -140,6 +140,8 @@ def user_deactivate(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> None:
     """Deactivate `user` (nothing is deleted) and end all their sessions."""
     if user.pk == actor.pk:
         raise AccountError("You cannot deactivate your own account.")
+    if user.is_superuser and not actor.is_superuser:
+        raise AccountError("Only a superuser can deactivate a superuser.")
     get_user_model().objects.filter(pk=user.pk).update(is_active=False)
     user.is_active = False
     user_sign_out_everywhere(user=user)

@@ -52,9 +52,17 @@ def base_url(live_server) -> str:
 
 
 @pytest.fixture(autouse=True)
-def _page_defaults(page: Page, live_server) -> None:
-    # Every journey has a database of its own (live_server makes the test transactional).
+def _page_defaults(page: Page, live_server) -> Iterator[None]:
+    """Every journey has a database of its own (live_server makes the test
+    transactional) and fails on any script error or CSP violation in the console."""
     page.set_default_timeout(10_000)
+    errors: list[str] = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield
+    # A 4xx page the journey asked for is logged as a failed resource; anything else is a bug.
+    unexpected = [text for text in errors if not text.startswith("Failed to load resource")]
+    assert not unexpected, unexpected
 
 
 @pytest.fixture

@@ -1,3 +1,5 @@
+import json
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -166,6 +168,13 @@ class TestUsers:
         admin.refresh_from_db()
         assert admin.is_active
 
+    def test_an_admin_cannot_deactivate_a_superuser(self, client):
+        superuser = type(make_admin()).objects.create_superuser("root", password=None)
+        client.force_login(make_admin())
+        client.post(f"/users/{superuser.pk}/deactivate/")
+        superuser.refresh_from_db()
+        assert superuser.is_active
+
     def test_reactivate(self, client):
         customer = make_customer()
         type(customer.user).objects.filter(pk=customer.user_id).update(is_active=False)
@@ -178,6 +187,15 @@ class TestUsers:
         client.force_login(make_admin())
         assert client.get(f"/users/{make_customer().user_id}/deactivate/").status_code == 405
         assert client.post("/users/999999/deactivate/").status_code == 404
+
+
+def test_htmx_is_configured_for_the_csp_and_swaps_422(client):
+    client.force_login(make_admin())
+    page = client.get("/").text
+    config = json.loads(re.search(r"<meta name=\"htmx-config\" content='([^']+)'>", page).group(1))
+    assert config["includeIndicatorStyles"] is False and config["allowEval"] is False
+    assert {"code": "422", "swap": True} in config["responseHandling"]
+    assert '<script src="/static/django_htmx/htmx-2.min.js"' in page
 
 
 class TestErrorPages:
