@@ -8,6 +8,7 @@ test checks item by item.
 from dataclasses import dataclass
 from functools import cached_property
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 from django.urls import reverse
@@ -26,8 +27,13 @@ class MenuItem:
 
 MENU: tuple[MenuItem, ...] = (
     MenuItem("Dashboard", "home", "home"),
-    MenuItem("Users", "user_list", "users", "auth.view_user"),
-    MenuItem("Password", "password_change", "key"),
+    MenuItem("Customers", "customer_list", "users", "orders.view_customer"),
+    MenuItem("Levels", "level_list", "layers", "orders.view_level"),
+    MenuItem("Products", "product_list", "box", "orders.change_product"),
+    MenuItem("Transactions", "ledger_list", "wallet", "orders.view_ledgerentry"),
+    MenuItem("Payments", "payment_list", "card", "orders.view_payment"),
+    MenuItem("Users", "user_list", "key", "auth.view_user"),
+    MenuItem("Password", "password_change", "lock"),
 )
 
 
@@ -69,7 +75,8 @@ class Shell:
 
 
 def shell(request: HttpRequest) -> dict[str, object]:
-    """Context processor: `shell.menu`, `shell.role` and `shell.customer` (the balance badge)."""
+    """Context processor: `CURRENCY`, and for a signed-in user `shell.menu`, `shell.role`
+    and `shell.customer` (the balance badge)."""
     if not request.user.is_authenticated:
-        return {}
-    return {"shell": Shell(request)}
+        return {"CURRENCY": settings.CURRENCY}
+    return {"CURRENCY": settings.CURRENCY, "shell": Shell(request)}

@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from dashboard import views
 
@@ -9,11 +9,13 @@ urlpatterns = [
     path("login/sms/", views.sign_in_sms, name="login_sms"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/password/", views.password_change, name="password_change"),
+    path("account/set-password/<uidb64>/<token>/", views.PasswordSetView.as_view(), name="password_set"),
     path("account/balance/", views.balance_badge, name="balance_badge"),
     path("users/", views.user_list, name="user_list"),
     path("users/<int:pk>/deactivate/", views.user_deactivate, name="user_deactivate"),
     path("users/<int:pk>/activate/", views.user_activate, name="user_activate"),
     path("users/<int:pk>/sign-out/", views.user_sign_out, name="user_sign_out"),
+    path("", include("orders.urls")),
 ]
 
 handler400 = "dashboard.views.bad_request"

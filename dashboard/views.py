@@ -5,12 +5,14 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
+from django.contrib.auth.views import PasswordResetConfirmView
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseServerError
 from django.shortcuts import redirect, render, resolve_url
 from django.template import loader
 from django.template.defaultfilters import pluralize
 from django.utils.cache import patch_vary_headers
+from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -98,13 +100,25 @@ def password_change(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/password_change.html", {"form": form}, status=422 if form.is_bound else 200)
 
 
+class PasswordSetView(PasswordResetConfirmView):
+    """The one-time link a new customer gets by SMS (Django's password-reset token:
+    it stops working once the password is set)."""
+
+    template_name = "registration/password_set.html"
+    success_url = reverse_lazy("login")
+    post_reset_login = False
+
+    def form_valid(self, form):
+        messages.success(self.request, "Your password is set. Sign in with it.")
+        return super().form_valid(form)
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     if order_selectors.sees_everything(request.user):
         figures = order_selectors.admin_dashboard()
         chart = charts.orders_and_revenue(figures["days"], settings.CURRENCY)
-        context = {"figures": figures, "chart": chart, "currency": settings.CURRENCY}
-        return render(request, "dashboard/home_admin.html", context)
+        return render(request, "dashboard/home_admin.html", {"figures": figures, "chart": chart})
     customer = order_selectors.customer_for(request.user)
     figures = order_selectors.customer_dashboard(customer) if customer else None
     return render(request, "dashboard/home_customer.html", {"customer": customer, "figures": figures})

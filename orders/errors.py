@@ -41,3 +41,7 @@ class ConcurrentUpdate(OrderPlatformError):
 
 class InvalidRequest(OrderPlatformError):
     message = "The request is not valid."
+
+
+class InUse(OrderPlatformError):
+    message = "This is in use and cannot be deleted."

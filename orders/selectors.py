@@ -10,12 +10,12 @@ from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
-from django.db.models import Count, Sum
+from django.db.models import Count, Exists, OuterRef, Sum
 from django.db.models.functions import TruncDate
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from orders.models import Customer, LedgerEntry, Order, OrderStatus, Payment
+from orders.models import Customer, LedgerEntry, Level, Order, OrderStatus, Payment, Product
 from orders.money import money
 
 
@@ -141,3 +141,22 @@ def customer_dashboard(customer: Customer, *, recent: int = 5) -> dict[str, obje
         "recent_orders": list(orders[:recent]),
         "open_orders": orders.open().count(),
     }
+
+
+def customers_for_admin():
+    return Customer.objects.select_related("user", "level")
+
+
+def customer_get(pk: int) -> Customer:
+    return get_object_or_404(customers_for_admin(), pk=pk)
+
+
+def levels_with_counts():
+    return Level.objects.annotate(customer_count=Count("customers"))
+
+
+def products_with_tiers():
+    # Exists, not Count: a product's first order is found through its index, not by counting a million.
+    return Product.objects.prefetch_related("tiers").annotate(
+        has_orders=Exists(Order.objects.filter(product=OuterRef("pk")))
+    )

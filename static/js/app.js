@@ -64,3 +64,29 @@
     show("The server could not be reached. Check your connection and try again.", "error");
   });
 })();
+
+// Dialogs: a fragment swapped into #dialog that holds a <dialog> opens as a modal;
+// [data-close-dialog], Escape or a successful submit (which empties #dialog) close it.
+(function () {
+  "use strict";
+
+  function container() {
+    return document.getElementById("dialog");
+  }
+
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target !== container()) return;
+    var dialog = container().querySelector("dialog");
+    if (dialog && !dialog.open) {
+      dialog.addEventListener("close", function () { container().replaceChildren(); });
+      dialog.showModal();
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var closer = event.target.closest("[data-close-dialog]");
+    if (!closer || !closer.closest("dialog")) return;
+    event.preventDefault();
+    closer.closest("dialog").close();
+  });
+})();

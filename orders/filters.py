@@ -1,0 +1,168 @@
+"""What each list can be filtered by: one FilterSet per list (SPEC §7 parameter names).
+
+The table, its CSV export and its counts all use `filterset.qs`.
+"""
+
+from datetime import date, datetime, time, timedelta
+
+import django_filters as filters
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from orders.models import (
+    Customer,
+    LedgerEntry,
+    LedgerKind,
+    Level,
+    Payment,
+    PaymentKind,
+    PaymentMethod,
+    PaymentStatus,
+    Product,
+)
+from orders.money import MAX_MONEY
+
+
+def start_of_day(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class ListFilterSet(filters.FilterSet):
+    """Shared by every list: the free-text `q` and labels without a colon."""
+
+    q = filters.CharFilter(method="search", label="Search")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.form.label_suffix = ""
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        raise NotImplementedError
+
+    @property
+    def active(self) -> bool:
+        """Whether any filter is set (the page says so and offers a reset)."""
+        return self.is_bound and any(v not in (None, "", []) for v in self.form.cleaned_data.values())
+
+
+def created_range(field: str = "created_at"):
+    """`created_after` and `created_before`, both days inclusive, in the user's time zone.
+
+    Compared as [start of first day, start of the day after the last) so that the
+    index on the timestamp is used.
+    """
+
+    def after(queryset: QuerySet, name: str, value: date) -> QuerySet:
+        return queryset.filter(**{f"{field}__gte": start_of_day(value)})
+
+    def before(queryset: QuerySet, name: str, value: date) -> QuerySet:
+        return queryset.filter(**{f"{field}__lt": start_of_day(value + timedelta(days=1))})
+
+    return (
+        filters.DateFilter(method=after, label="From date", widget=DateInput),
+        filters.DateFilter(method=before, label="To date", widget=DateInput),
+    )
+
+
+def amount_range(field: str = "amount", label: str = "Amount"):
+    bound = {"min_value": -MAX_MONEY, "max_value": MAX_MONEY, "decimal_places": 2, "max_digits": 12}
+    return (
+        filters.NumberFilter(field_name=field, lookup_expr="gte", label=f"{label} from", **bound),
+        filters.NumberFilter(field_name=field, lookup_expr="lte", label=f"{label} to", **bound),
+    )
+
+
+def reference(value: str) -> str:
+    """Order, payment and entry numbers are upper case (Crockford base32)."""
+    return value.strip().upper()
+
+
+class LedgerFilter(ListFilterSet):
+    kind = filters.ChoiceFilter(choices=LedgerKind.choices, empty_label="Any kind")
+    created_after, created_before = created_range()
+    amount_min, amount_max = amount_range()
+
+    class Meta:
+        model = LedgerEntry
+        fields: list[str] = []
+
+    def search(self, queryset, name, value):
+        """An entry or order number exactly, or part of a customer's username, name or mobile."""
+        value = value.strip()
+        return queryset.filter(
+            Q(entry_no=reference(value))
+            | Q(order__order_no=reference(value))
+            | Q(customer__in=Customer.objects.filter(_customer_matches(value)).values("pk"))
+        )
+
+
+class PaymentFilter(ListFilterSet):
+    method = filters.ChoiceFilter(choices=PaymentMethod.choices, empty_label="Any method")
+    kind = filters.ChoiceFilter(choices=PaymentKind.choices, empty_label="Any kind")
+    status = filters.ChoiceFilter(choices=PaymentStatus.choices, empty_label="Any status")
+    created_after, created_before = created_range()
+    amount_min, amount_max = amount_range()
+
+    class Meta:
+        model = Payment
+        fields: list[str] = []
+
+    def search(self, queryset, name, value):
+        """A payment or order number or gateway token exactly, or part of a customer's username, name or mobile."""
+        value = value.strip()
+        return queryset.filter(
+            Q(payment_no=reference(value))
+            | Q(order__order_no=reference(value))
+            | Q(provider_token=value)
+            | Q(order__customer__in=Customer.objects.filter(_customer_matches(value)).values("pk"))
+        )
+
+
+def _customer_matches(value: str) -> Q:
+    return Q(user__username__icontains=value) | Q(name__icontains=value) | Q(mobile__icontains=value)
+
+
+class CustomerFilter(ListFilterSet):
+    level = filters.ModelChoiceFilter(queryset=Level.objects.all(), empty_label="Any level")
+    active = filters.BooleanFilter(
+        field_name="user__is_active",
+        label="Status",
+        widget=forms.Select(choices=[("", "Active or not"), ("true", "Active"), ("false", "Deactivated")]),
+    )
+    balance_min, balance_max = amount_range("balance", "Balance")
+
+    class Meta:
+        model = Customer
+        fields: list[str] = []
+
+    def search(self, queryset, name, value):
+        """Part of the username, name or mobile."""
+        return queryset.filter(_customer_matches(value.strip()))
+
+
+class LevelFilter(ListFilterSet):
+    class Meta:
+        model = Level
+        fields: list[str] = []
+
+    def search(self, queryset, name, value):
+        return queryset.filter(name__icontains=value.strip())
+
+
+class ProductFilter(ListFilterSet):
+    active = filters.BooleanFilter(
+        label="Status",
+        widget=forms.Select(choices=[("", "Active or not"), ("true", "Active"), ("false", "Deactivated")]),
+    )
+
+    class Meta:
+        model = Product
+        fields: list[str] = []
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value.strip()) | Q(description__icontains=value.strip()))

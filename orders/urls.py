@@ -1,0 +1,22 @@
+from django.urls import path
+
+from orders.views import catalog, customers, money
+
+urlpatterns = [
+    path("customers/", customers.customer_list, name="customer_list"),
+    path("customers/new/", customers.customer_create, name="customer_create"),
+    path("customers/<int:pk>/", customers.customer_detail, name="customer_detail"),
+    path("customers/<int:pk>/edit/", customers.customer_edit, name="customer_edit"),
+    path("customers/<int:pk>/balance/", customers.customer_balance, name="customer_balance"),
+    path("levels/", catalog.level_list, name="level_list"),
+    path("levels/new/", catalog.level_form, name="level_create"),
+    path("levels/<int:pk>/edit/", catalog.level_form, name="level_edit"),
+    path("levels/<int:pk>/delete/", catalog.level_delete, name="level_delete"),
+    path("products/", catalog.product_list, name="product_list"),
+    path("products/new/", catalog.product_form, name="product_create"),
+    path("products/<int:pk>/edit/", catalog.product_form, name="product_edit"),
+    path("products/<int:pk>/toggle/", catalog.product_toggle, name="product_toggle"),
+    path("products/<int:pk>/delete/", catalog.product_delete, name="product_delete"),
+    path("transactions/", money.ledger_list, name="ledger_list"),
+    path("payments/", money.payment_list, name="payment_list"),
+]

@@ -1,0 +1,106 @@
+"""Levels and products with their price tiers."""
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from dashboard.http import redirect_after_post
+from dashboard.permissions import permission_required
+from orders import selectors, services
+from orders.errors import OrderPlatformError
+from orders.filters import LevelFilter, ProductFilter
+from orders.forms import LevelForm, ProductForm, tier_formset
+from orders.listing import render_list
+from orders.models import Level, Product
+from orders.tables import LevelTable, ProductTable
+
+
+@permission_required("orders.view_level")
+def level_list(request: HttpRequest) -> HttpResponse:
+    filterset = LevelFilter(request.GET or None, queryset=selectors.levels_with_counts())
+    return render_list(
+        request, filterset=filterset, table_class=LevelTable, template="orders/level_list.html",
+        region="levels-table", export_name="levels",
+    )
+
+
+@permission_required("orders.change_level")
+@require_http_methods(["GET", "POST"])
+def level_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    level = get_object_or_404(Level, pk=pk) if pk else None
+    form = LevelForm(request.POST or None, instance=level)
+    if request.method == "POST" and form.is_valid():
+        saved = services.level_save(level=level, **form.cleaned_data)
+        messages.success(request, f"Saved level {saved.name} ({saved.percent}%).")
+        return redirect("level_list")
+    return render(request, "orders/level_form.html", {"form": form, "level": level}, status=422 if form.is_bound else 200)
+
+
+@require_POST
+@permission_required("orders.change_level")
+def level_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    level = get_object_or_404(Level, pk=pk)
+    try:
+        services.level_delete(level=level)
+    except OrderPlatformError as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, f"Deleted level {level.name}.")
+    return redirect_after_post(request, "level_list")
+
+
+# Customers may view products (to order them), but this page is the admin's catalogue.
+@permission_required("orders.change_product")
+def product_list(request: HttpRequest) -> HttpResponse:
+    filterset = ProductFilter(request.GET or None, queryset=selectors.products_with_tiers())
+    return render_list(
+        request, filterset=filterset, table_class=ProductTable, template="orders/product_list.html",
+        region="products-table", export_name="products",
+    )
+
+
+@permission_required("orders.change_product")
+@require_http_methods(["GET", "POST"])
+def product_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """Create or edit a product and its tiers. "Add tier" / "Remove" re-render the form
+    (the whole page, or with htmx only the form) and save nothing."""
+    product = get_object_or_404(Product, pk=pk) if pk else None
+    action = request.POST.get("tier_action", "")
+    form = ProductForm(request.POST or None, instance=product)
+    tiers = tier_formset(request.POST or None, product=product, action=action)
+    status = 200
+    if request.method == "POST" and not action:
+        if form.is_valid() and tiers.is_valid():
+            try:
+                saved = services.product_save(product=product, tiers=tiers.tiers(), **form.cleaned_data)
+            except OrderPlatformError as refused:
+                form.add_error(None, refused.message)
+            else:
+                messages.success(request, f"Saved {saved.name} with {len(tiers.tiers())} price tier{'s' if len(tiers.tiers()) != 1 else ''}.")
+                return redirect("product_list")
+        status = 422
+    template = "orders/product_form.html#product-form" if request.htmx and action else "orders/product_form.html"
+    return render(request, template, {"form": form, "tiers": tiers, "product": product}, status=status)
+
+
+@require_POST
+@permission_required("orders.change_product")
+def product_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    product = get_object_or_404(Product, pk=pk)
+    services.product_set_active(product=product, active=not product.active)
+    messages.success(request, f"{product.name} is {'active again' if product.active else 'deactivated: it can no longer be ordered'}.")
+    return redirect_after_post(request, "product_list")
+
+
+@require_POST
+@permission_required("orders.change_product")
+def product_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    product = get_object_or_404(Product, pk=pk)
+    try:
+        services.product_delete(product=product)
+    except OrderPlatformError as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, f"Deleted {product.name}.")
+    return redirect_after_post(request, "product_list")
