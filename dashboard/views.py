@@ -157,8 +157,8 @@ def _user_action(request: HttpRequest, pk: int, action) -> HttpResponse:
     return redirect("user_list")
 
 
-@require_POST
 @permission_required("auth.change_user")
+@require_POST
 def user_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
     def deactivate(account) -> str:
         accounts.user_deactivate(user=account, actor=request.user)
@@ -167,8 +167,8 @@ def user_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
     return _user_action(request, pk, deactivate)
 
 
-@require_POST
 @permission_required("auth.change_user")
+@require_POST
 def user_activate(request: HttpRequest, pk: int) -> HttpResponse:
     def activate(account) -> str:
         accounts.user_activate(user=account)
@@ -177,8 +177,8 @@ def user_activate(request: HttpRequest, pk: int) -> HttpResponse:
     return _user_action(request, pk, activate)
 
 
-@require_POST
 @permission_required("auth.change_user")
+@require_POST
 def user_sign_out(request: HttpRequest, pk: int) -> HttpResponse:
     def sign_out(account) -> str:
         ended = accounts.user_sign_out_everywhere(user=account)

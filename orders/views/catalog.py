@@ -37,8 +37,8 @@ def level_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     return render(request, "orders/level_form.html", {"form": form, "level": level}, status=422 if form.is_bound else 200)
 
 
-@require_POST
 @permission_required("orders.change_level")
+@require_POST
 def level_delete(request: HttpRequest, pk: int) -> HttpResponse:
     level = get_object_or_404(Level, pk=pk)
     try:
@@ -84,8 +84,8 @@ def product_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     return render(request, template, {"form": form, "tiers": tiers, "product": product}, status=status)
 
 
-@require_POST
 @permission_required("orders.change_product")
+@require_POST
 def product_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     product = get_object_or_404(Product, pk=pk)
     services.product_set_active(product=product, active=not product.active)
@@ -93,8 +93,8 @@ def product_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect_after_post(request, "product_list")
 
 
-@require_POST
 @permission_required("orders.change_product")
+@require_POST
 def product_delete(request: HttpRequest, pk: int) -> HttpResponse:
     product = get_object_or_404(Product, pk=pk)
     try:

@@ -1,0 +1,144 @@
+"""The shared list machinery: filters, sorting, paging, htmx regions, CSV export, query counts."""
+
+import csv
+import io
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from orders import listing
+from orders.models import LedgerEntry, Payment
+from orders.tests.factories import make_admin, make_customer, make_product, place
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client):
+    client.force_login(make_admin())
+    return client
+
+
+def csv_rows(response) -> list[list[str]]:
+    assert response["Content-Type"].startswith("text/csv") and response.streaming
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+def shown(response) -> list:
+    return list(response.context["table"].page.object_list.data)
+
+
+class TestFiltersAndExport:
+    def test_the_export_has_exactly_the_filtered_rows(self, admin_client):
+        customer = make_customer("100")
+        for _ in range(3):
+            place(customer, make_product())
+        make_customer("7")
+        query = {"kind": "charge"}
+        page = admin_client.get("/transactions/", query)
+        rows = csv_rows(admin_client.get("/transactions/", {**query, "export": "csv"}))
+        assert rows[0][:5] == ["Date", "Entry", "Customer", "Kind", "Amount"]
+        assert len(rows) - 1 == page.context["table"].paginator.count == 3
+        assert {row[1] for row in rows[1:]} == {entry.entry_no for entry in shown(page)}
+        assert {row[3] for row in rows[1:]} == {"Order charge"}
+
+    def test_search_by_entry_number_order_number_or_customer(self, admin_client):
+        customer = make_customer("50")
+        order = place(customer, make_product())
+        charge = LedgerEntry.objects.get(order=order)
+        assert [e.pk for e in shown(admin_client.get("/transactions/", {"q": charge.entry_no.lower()}))] == [charge.pk]
+        assert [e.pk for e in shown(admin_client.get("/transactions/", {"q": order.order_no}))] == [charge.pk]
+        assert len(shown(admin_client.get("/transactions/", {"q": customer.name}))) == 2
+
+    def test_dates_are_inclusive_days(self, admin_client):
+        customer = make_customer("50")
+        old, new = place(customer, make_product()), place(customer, make_product())
+        Payment.objects.filter(order=old).update(created_at=timezone.now() - timedelta(days=3))
+        today = timezone.localdate().isoformat()
+        three_days_ago = (timezone.localdate() - timedelta(days=3)).isoformat()
+        orders_shown = lambda **q: [p.order_id for p in shown(admin_client.get("/payments/", q))]  # noqa: E731
+        assert orders_shown(created_after=today, created_before=today) == [new.pk]
+        assert orders_shown(created_before=three_days_ago) == [old.pk]
+        assert orders_shown(created_after=three_days_ago, created_before=three_days_ago) == [old.pk]
+
+    def test_payments_filter_by_method_status_and_amount(self, admin_client):
+        customer = make_customer("100")
+        cheap, dear = place(customer, make_product(tiers=((1, "2.00"),))), place(customer, make_product(tiers=((1, "30.00"),)))
+        rows = shown(admin_client.get("/payments/", {"method": "balance", "status": "succeeded", "amount_min": "10"}))
+        assert [p.order_id for p in rows] == [dear.pk]
+        assert cheap.pk != dear.pk
+
+    @pytest.mark.parametrize("query", [{"amount_min": "abc"}, {"created_after": "2026-13-45"}, {"kind": "bogus"}])
+    def test_invalid_filters_are_422_with_the_error_and_no_rows(self, admin_client, query):
+        make_customer("5")
+        response = admin_client.get("/transactions/", query)
+        assert response.status_code == 422 and response.context["filterset"].errors
+        assert shown(response) == []
+        assert admin_client.get("/transactions/", {**query, "export": "csv"}).status_code == 422
+
+    def test_sorting_by_amount_both_ways(self, admin_client):
+        customer = make_customer("100")
+        for price in ("3.00", "1.00", "2.00"):
+            place(customer, make_product(tiers=((1, price),)))
+        amounts = lambda sort: [p.amount for p in shown(admin_client.get("/payments/", {"sort": sort}))]  # noqa: E731
+        assert amounts("amount") == [Decimal("1.00"), Decimal("2.00"), Decimal("3.00")]
+        assert amounts("-amount") == [Decimal("3.00"), Decimal("2.00"), Decimal("1.00")]
+
+
+class TestRegions:
+    def test_htmx_gets_only_the_table_and_a_history_restore_the_page(self, admin_client):
+        make_customer("5")
+        fragment = admin_client.get("/transactions/", {"kind": "top_up"}, headers={"HX-Request": "true"})
+        assert fragment.text.lstrip().startswith('<div id="ledger-table"') and "<html" not in fragment.text
+        assert "HX-Request" in fragment["Vary"]
+        restore = admin_client.get("/transactions/", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+        assert "<html" in restore.text
+
+    def test_sort_and_page_links_keep_the_filters_and_work_without_javascript(self, admin_client):
+        customer = make_customer("1000")
+        for _ in range(30):
+            place(customer, make_product())
+        page = admin_client.get("/transactions/", {"kind": "charge"}).text
+        assert 'href="?kind=charge&amp;page=2"' in page and 'hx-get="?kind=charge&amp;page=2"' in page
+        assert 'hx-target="#ledger-table"' in page and 'hx-push-url="true"' in page
+        assert 'href="?kind=charge&amp;sort=amount&amp;page=1"' in page
+        assert 'href="?kind=charge&amp;export=csv"' in page
+
+    def test_a_page_past_the_end_shows_the_last_page(self, admin_client):
+        make_customer("5")
+        response = admin_client.get("/transactions/", {"page": "999"})
+        assert response.status_code == 200 and response.context["table"].page.number == 1
+        assert admin_client.get("/transactions/", {"page": "x", "per_page": "7"}).status_code == 200
+
+
+class TestCappedCount:
+    def test_counts_stop_at_the_cap(self, admin_client, monkeypatch):
+        monkeypatch.setattr(listing, "COUNT_CAP", 3)
+        customer = make_customer("100")
+        for _ in range(4):
+            place(customer, make_product())
+        response = admin_client.get("/transactions/", {"per_page": "25"})
+        paginator = response.context["table"].paginator
+        assert paginator.count == 3 and paginator.more
+        assert "of 3+" in response.text and "narrow the filters" in response.text
+        assert len(csv_rows(admin_client.get("/transactions/", {"export": "csv"}))) - 1 == 5  # the export is never capped
+
+
+@pytest.mark.parametrize("url", ["/customers/", "/transactions/", "/payments/", "/levels/", "/products/"])
+def test_a_page_costs_the_same_queries_whatever_its_size(admin_client, django_assert_max_num_queries, url):
+    def grow():
+        customer = make_customer("1000")
+        for _ in range(3):
+            place(customer, make_product())
+
+    grow()
+    with django_assert_max_num_queries(100) as small:
+        admin_client.get(url, {"per_page": "100"})
+    for _ in range(8):
+        grow()
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        response = admin_client.get(url, {"per_page": "100"})
+    assert response.status_code == 200 and len(response.context["table"].page.object_list) > 8
+    assert Payment.objects.count() >= 27
