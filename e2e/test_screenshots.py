@@ -40,3 +40,21 @@ def test_sign_in_and_dashboards(page: Page, demo, size):
     assert page.evaluate("document.documentElement.scrollWidth") <= width, "no sideways scrolling"
     screenshot(page, f"customer-dashboard-{size}")
     assert_accessible(page)
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_back_office(page: Page, demo, size):
+    width, height = WIDTHS[size]
+    page.set_viewport_size({"width": width, "height": height})
+    sign_in(page, "admin")
+    for name, path in [("customers", "/customers/"), ("transactions", "/transactions/"), ("payments", "/payments/"),
+                       ("levels", "/levels/"), ("products", "/products/"), ("product-form", "/products/new/")]:
+        page.goto(path)
+        screenshot(page, f"{name}-{size}")
+        assert_accessible(page)
+    page.goto("/customers/")
+    page.locator("#customers-table tbody tr").first.get_by_role("link").first.click()
+    page.get_by_role("link", name="Top up").click()
+    expect(page.get_by_role("dialog")).to_be_visible()
+    screenshot(page, f"customer-balance-dialog-{size}")
+    assert_accessible(page)

@@ -121,7 +121,7 @@ class ProductForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
 
 
-class PriceTierForm(forms.Form):
+class PriceTierForm(PlainLabelsForm):
     min_quantity = forms.IntegerField(label="From quantity", min_value=1, max_value=2_147_483_647)
     unit_price = MoneyField(label="Unit price")
 

@@ -280,6 +280,7 @@ class Payment(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["-created_at", "-id"], name="payment_created"),
+            models.Index(fields=["amount", "id"], name="payment_amount"),
             models.Index(fields=["provider_token"], name="payment_provider_token"),
         ]
         constraints = [
@@ -338,6 +339,7 @@ class LedgerEntry(models.Model):
         indexes = [
             models.Index(fields=["customer", "id"], name="ledger_customer_chain"),
             models.Index(fields=["-created_at", "-id"], name="ledger_created"),
+            models.Index(fields=["amount", "id"], name="ledger_amount"),
         ]
         constraints = [
             # One charge and one refund per order (I3).

@@ -84,7 +84,7 @@ class LedgerTable(ListTable):
     amount = MoneyColumn(order_by=("amount", "id"))
     balance_after = MoneyColumn(verbose_name="Balance after", orderable=False)
     order = ReferenceColumn(accessor="order__order_no", verbose_name="Order", orderable=False, url_name="order_detail", default="—")
-    memo = tables.Column(orderable=False, default="")
+    memo = tables.Column(orderable=False, default="", attrs={"td": {"class": "wrap"}})
     actor = tables.Column(accessor="actor__username", verbose_name="By", orderable=False, default="system")
 
     class Meta(ListTable.Meta):
@@ -121,7 +121,6 @@ class CustomerTable(ListTable):
     level = tables.Column(accessor="level__name", verbose_name="Level")
     balance = MoneyColumn(order_by=("balance", "id"))
     active = ActiveColumn(accessor="user__is_active")
-    created_at = LocalDateTimeColumn(verbose_name="Since", format="Y-m-d", order_by=("created_at", "id"))
     actions = tables.TemplateColumn(
         template_name="orders/customer_actions.html", verbose_name="", orderable=False,
         exclude_from_export=True, attrs={"td": {"class": "actions"}},
@@ -129,7 +128,7 @@ class CustomerTable(ListTable):
 
     class Meta(ListTable.Meta):
         model = Customer
-        fields = ("username", "name", "mobile", "level", "balance", "active", "created_at", "actions")
+        fields = ("username", "name", "mobile", "level", "balance", "active", "actions")
         order_by = ("name",)
         empty_text = "No customers match. Clear a filter, or add a customer."
 
