@@ -15,6 +15,7 @@ from orders.models import (
     LedgerEntry,
     LedgerKind,
     Level,
+    Order,
     Payment,
     PaymentKind,
     PaymentMethod,
@@ -22,6 +23,10 @@ from orders.models import (
     Product,
 )
 from orders.money import MAX_MONEY
+
+
+# At most this many customers (or orders, payments, entries) a search term can stand for.
+SEARCH_MATCH_LIMIT = 1_000
 
 
 def start_of_day(day: date) -> datetime:
@@ -95,9 +100,9 @@ class LedgerFilter(ListFilterSet):
         """An entry or order number exactly, or part of a customer's username, name or mobile."""
         value = value.strip()
         return queryset.filter(
-            Q(entry_no=reference(value))
-            | Q(order__order_no=reference(value))
-            | Q(customer__in=Customer.objects.filter(_customer_matches(value)).values("pk"))
+            Q(pk__in=_ids(LedgerEntry.objects.filter(entry_no=reference(value))))
+            | Q(order_id__in=_ids(Order.objects.filter(order_no=reference(value))))
+            | Q(customer_id__in=_ids(Customer.objects.filter(_customer_matches(value))))
         )
 
 
@@ -116,11 +121,16 @@ class PaymentFilter(ListFilterSet):
         """A payment or order number or gateway token exactly, or part of a customer's username, name or mobile."""
         value = value.strip()
         return queryset.filter(
-            Q(payment_no=reference(value))
-            | Q(order__order_no=reference(value))
-            | Q(provider_token=value)
-            | Q(order__customer__in=Customer.objects.filter(_customer_matches(value)).values("pk"))
+            Q(pk__in=_ids(Payment.objects.filter(Q(payment_no=reference(value)) | Q(provider_token=value))))
+            | Q(order_id__in=_ids(Order.objects.filter(order_no=reference(value))))
+            | Q(order__customer_id__in=_ids(Customer.objects.filter(_customer_matches(value))))
         )
+
+
+def _ids(queryset: QuerySet) -> list[int]:
+    """The matching ids, looked up first: one OR over a table's own indexed columns
+    with literal ids is planned well; an OR across joins and subqueries scans the table."""
+    return list(queryset.values_list("pk", flat=True)[:SEARCH_MATCH_LIMIT])
 
 
 def _customer_matches(value: str) -> Q:

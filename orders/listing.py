@@ -11,12 +11,14 @@ from collections.abc import Iterator
 from functools import cached_property
 
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django_tables2 import RequestConfig, Table
+from django_tables2 import Column, RequestConfig, Table
 from django_tables2.rows import BoundRow
+from django_tables2.utils import Accessor
 
 PER_PAGE_CHOICES = (25, 50, 100)
 # A list counts at most this many rows, and pages stop there: neither a page count
@@ -69,13 +71,36 @@ class _Echo:
         return value
 
 
+def _formatter(table: Table, bound_column):
+    """How one column's raw database value is written to CSV: the column's own
+    `value()` if it has one, the label of a choice, or the value itself."""
+    column = bound_column.column
+    if type(column).value is not Column.value:
+        return lambda raw: "" if raw is None else column.value(value=raw)
+    field = Accessor(bound_column.accessor).get_field(table._meta.model)
+    if field is not None and field.choices:
+        labels = dict(field.flatchoices)
+        return lambda raw: labels.get(raw, raw)
+    return lambda raw: "" if raw is None else raw
+
+
 def _csv_lines(table: Table, queryset) -> Iterator[str]:
     columns = [column for column in table.columns if not column.column.exclude_from_export]
     writer = csv.writer(_Echo())
     yield writer.writerow([str(column.header) for column in columns])
-    for record in queryset.iterator(chunk_size=EXPORT_CHUNK):
-        row = BoundRow(record, table=table)
-        yield writer.writerow([row.get_cell_value(column.name) for column in columns])
+    # Inside a transaction PostgreSQL streams the server-side cursor; outside one it
+    # would first copy the whole result (a cursor WITH HOLD).
+    with transaction.atomic(using=queryset.db):
+        if any(hasattr(table, f"value_{column.name}") for column in columns):
+            # A table that computes a value per row (from prefetched rows): a short list.
+            for record in queryset.iterator(chunk_size=EXPORT_CHUNK):
+                row = BoundRow(record, table=table)
+                yield writer.writerow([row.get_cell_value(column.name) for column in columns])
+            return
+        formatters = [_formatter(table, column) for column in columns]
+        paths = [Accessor(column.accessor).replace(Accessor.LEGACY_SEPARATOR, "__") for column in columns]
+        for values in queryset.values_list(*paths).iterator(chunk_size=EXPORT_CHUNK):
+            yield writer.writerow([format_value(raw) for format_value, raw in zip(formatters, values)])
 
 
 def csv_export(table: Table, queryset, name: str) -> StreamingHttpResponse:

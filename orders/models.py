@@ -340,6 +340,8 @@ class LedgerEntry(models.Model):
             models.Index(fields=["customer", "id"], name="ledger_customer_chain"),
             models.Index(fields=["-created_at", "-id"], name="ledger_created"),
             models.Index(fields=["amount", "id"], name="ledger_amount"),
+            models.Index(fields=["kind", "amount", "id"], name="ledger_kind_amount"),
+            models.Index(fields=["kind", "-created_at", "-id"], name="ledger_kind_created"),
         ]
         constraints = [
             # One charge and one refund per order (I3).

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
-from django.db.models import Count, Exists, OuterRef, Sum
+from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -156,7 +156,4 @@ def levels_with_counts():
 
 
 def products_with_tiers():
-    # Exists, not Count: a product's first order is found through its index, not by counting a million.
-    return Product.objects.prefetch_related("tiers").annotate(
-        has_orders=Exists(Order.objects.filter(product=OuterRef("pk")))
-    )
+    return Product.objects.prefetch_related("tiers")

@@ -43,6 +43,9 @@ class ReferenceColumn(tables.Column):
                 return value
         return value
 
+    def value(self, value):
+        return value
+
 
 class ActiveColumn(tables.Column):
     def __init__(self, *args, **kwargs) -> None:

@@ -142,3 +142,16 @@ def test_a_page_costs_the_same_queries_whatever_its_size(admin_client, django_as
         response = admin_client.get(url, {"per_page": "100"})
     assert response.status_code == 200 and len(response.context["table"].page.object_list) > 8
     assert Payment.objects.count() >= 27
+
+
+def test_exported_values_are_plain(admin_client):
+    customer = make_customer("12.50")
+    product = make_product(tiers=((1, "2.00"), (10, "1.50")))
+    (header, row), = [csv_rows(admin_client.get("/customers/", {"export": "csv"}))]
+    assert header == ["Username", "Name", "Mobile", "Level", "Balance", "Status"]
+    assert row == [customer.user.username, customer.name, customer.mobile, customer.level.name, "12.50", "active"]
+    products = csv_rows(admin_client.get("/products/", {"export": "csv"}))
+    assert products[1] == [product.name, "from 1: CNY 2.00; from 10: CNY 1.50", "active"]
+    ledger = csv_rows(admin_client.get("/transactions/", {"export": "csv"}))
+    local = timezone.localtime(LedgerEntry.objects.get().created_at).strftime("%Y-%m-%d %H:%M:%S")
+    assert ledger[1][0] == local and ledger[1][3] == "Top-up" and ledger[1][4] == "12.50" and ledger[1][6] == ""
