@@ -95,6 +95,13 @@ def test_admin_filters_transactions_and_exports_them(page: Page, admin, customer
     assert len(lines) - 1 == rows.count()
     assert lines[1][3] == "Top-up"
 
+    rows.first.get_by_role("link", name=customer.name).click()
+    expect(page.get_by_role("heading", name=customer.name)).to_be_visible()
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"kind=top_up"))
+    expect(page.get_by_label("Kind")).to_have_value("top_up")
+    expect(page.locator("#ledger-table tbody tr")).to_have_count(1)
+
     page.go_back()
     expect(page).not_to_have_url(re.compile(r"kind=top_up"))
     expect(page.get_by_label("Kind")).to_have_value("")
