@@ -6,23 +6,24 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth.views import PasswordResetConfirmView
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseServerError
 from django.shortcuts import redirect, render, resolve_url
 from django.template import loader
 from django.template.defaultfilters import pluralize
-from django.utils.cache import patch_vary_headers
 from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
+from django_htmx.http import trigger_client_event
 
 from dashboard import accounts, charts, selectors
 from dashboard.forms import SignInForm, SmsCodeRequestForm, SmsSignInForm
+from dashboard.lists import UserFilter, UserTable
 from dashboard.permissions import permission_required
 from orders import selectors as order_selectors
+from orders.listing import render_list
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -134,26 +135,24 @@ def balance_badge(request: HttpRequest) -> HttpResponse:
 
 @permission_required("auth.view_user")
 def user_list(request: HttpRequest) -> HttpResponse:
-    q = request.GET.get("q", "")
-    page = Paginator(selectors.users_matching(q), 25).get_page(request.GET.get("page"))
-    # A history restore (the back button; htmx keeps no snapshots) needs the whole page.
-    fragment = request.htmx and not request.htmx.history_restore_request
-    template = "dashboard/user_list.html#user-table" if fragment else "dashboard/user_list.html"
-    response = render(request, template, {"page": page, "q": q})
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    filterset = UserFilter(request.GET or None, queryset=selectors.users_matching())
+    return render_list(
+        request, filterset=filterset, table_class=UserTable, template="dashboard/user_list.html",
+        region="users-table", export_name="users",
+    )
 
 
 def _user_action(request: HttpRequest, pk: int, action) -> HttpResponse:
-    """Runs `action(account)`, which returns the success message; answers with the
-    user's row for htmx (the message as a toast) or a redirect to the list."""
+    """Runs `action(account)`, which returns the success message. htmx gets no content
+    and a `users-changed` event (the table reloads itself) with the message as a toast;
+    without JavaScript, a redirect to the list."""
     account = selectors.user_get(pk)
     try:
         messages.success(request, action(account))
     except accounts.AccountError as refused:
         messages.error(request, refused.message)
     if request.htmx:
-        return render(request, "dashboard/user_list.html#user-row", {"account": selectors.user_get(pk)})
+        return trigger_client_event(HttpResponse(status=204), "users-changed")
     return redirect("user_list")
 
 

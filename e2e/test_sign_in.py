@@ -84,7 +84,7 @@ def test_admin_deactivates_a_customer_who_is_then_signed_out(page: Page, browser
     sign_in(page, admin.username)
     page.get_by_role("link", name="Users").click()
     assert_accessible(page)
-    page.get_by_role("searchbox", name="Search users").fill(customer.mobile)
+    page.get_by_label("Search").fill(customer.mobile)
     page.get_by_role("button", name="Search").click()
     expect(page).to_have_url(re.compile(r"/users/\?q="))
     row = page.locator("tr", has_text=customer.user.username)

@@ -42,7 +42,7 @@ def test_the_htmx_header_from_body_is_enough():
     token = re.search(r'hx-headers=\'\{"x-csrftoken": "([^"]+)"\}\'', page).group(1)
     target = make_customer()
     response = browser.post(f"/users/{target.user_id}/sign-out/", headers={"HX-Request": "true", "X-CSRFToken": token})
-    assert response.status_code == 200
+    assert response.status_code == 204
 
 
 def test_the_sign_in_form_works_with_its_token():
