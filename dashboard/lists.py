@@ -32,7 +32,7 @@ class UserFilter(ListFilterSet):
 
 class UserTable(ListTable):
     username = tables.Column()
-    name = tables.Column(accessor="customer__name", verbose_name="Name", default="—", orderable=False)
+    name = tables.Column(accessor="customer__name", verbose_name="Name", empty_values=(), orderable=False)
     role = tables.Column(empty_values=(), verbose_name="Role", orderable=False)
     active = ActiveColumn(accessor="is_active")
     last_login = LocalDateTimeColumn(verbose_name="Last sign-in", format="Y-m-d H:i", default="never")
@@ -47,6 +47,9 @@ class UserTable(ListTable):
         fields = ("username", "name", "role", "active", "last_login", "session_count", "actions")
         order_by = ("username",)
         empty_text = "No user matches. Try part of a username, a name or a mobile number."
+
+    def render_name(self, value, record):
+        return value or record.get_full_name() or "—"
 
     def render_role(self, record):
         if record.is_superuser:
