@@ -27,6 +27,8 @@ class MenuItem:
 
 MENU: tuple[MenuItem, ...] = (
     MenuItem("Dashboard", "home", "home"),
+    MenuItem("Orders", "order_list", "orders", "orders.view_order"),
+    MenuItem("New order", "order_create", "plus", "orders.place_order"),
     MenuItem("Customers", "customer_list", "users", "orders.view_customer"),
     MenuItem("Levels", "level_list", "layers", "orders.view_level"),
     MenuItem("Products", "product_list", "box", "orders.change_product"),

@@ -18,7 +18,7 @@ def test_admin_signs_in_and_sees_the_admin_menu(page: Page, admin):
     sign_in(page, admin.username)
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
     expect(menu(page)).to_have_text(
-        ["Dashboard", "Customers", "Levels", "Products", "Transactions", "Payments", "Users", "Password"]
+        ["Dashboard", "Orders", "Customers", "Levels", "Products", "Transactions", "Payments", "Users", "Password"]
     )
     expect(page.locator(".role-chip")).to_have_text("Admin")
     expect(page.get_by_role("img", name="Orders and revenue, last 30 days")).to_be_visible()
@@ -28,7 +28,7 @@ def test_admin_signs_in_and_sees_the_admin_menu(page: Page, admin):
 def test_customer_signs_in_and_sees_their_menu_and_balance(page: Page, customer):
     sign_in(page, customer.user.username)
     expect(page.get_by_role("heading", name=f"Hello, {customer.name}")).to_be_visible()
-    expect(menu(page)).to_have_text(["Dashboard", "Transactions", "Payments", "Password"])
+    expect(menu(page)).to_have_text(["Dashboard", "Orders", "New order", "Transactions", "Payments", "Password"])
     expect(page.locator("#balance-badge")).to_contain_text("CNY 250.00")
     expect(page.locator(".role-chip")).to_have_text("Customer")
     assert_accessible(page)

@@ -16,6 +16,7 @@ from orders.models import (
     LedgerKind,
     Level,
     Order,
+    OrderStatus,
     Payment,
     PaymentKind,
     PaymentMethod,
@@ -176,3 +177,41 @@ class ProductFilter(ListFilterSet):
 
     def search(self, queryset, name, value):
         return queryset.filter(Q(name__icontains=value.strip()) | Q(description__icontains=value.strip()))
+
+
+class OrderFilter(ListFilterSet):
+    """The order center (SPEC §7). Customers get the same filters minus the customer's:
+    their `q` matches order numbers only and there is no level filter."""
+
+    status = filters.MultipleChoiceFilter(
+        choices=OrderStatus.choices, widget=forms.CheckboxSelectMultiple, label="Status"
+    )
+    product = filters.ModelChoiceFilter(queryset=Product.objects.all(), empty_label="Any product")
+    level = filters.ModelChoiceFilter(
+        field_name="customer__level", queryset=Level.objects.all(), empty_label="Any level"
+    )
+    created_after, created_before = created_range()
+    amount_min, amount_max = amount_range()
+
+    class Meta:
+        model = Order
+        fields: list[str] = []
+
+    def __init__(self, *args, for_customer: bool = False, **kwargs) -> None:
+        self.for_customer = for_customer
+        super().__init__(*args, **kwargs)
+        if for_customer:
+            del self.filters["level"]
+            del self.form.fields["level"]
+            self.form.fields["q"].label = "Order number"
+        else:
+            self.form.fields["q"].help_text = "Order number, or part of it; or a customer's username, name or mobile."
+
+    def search(self, queryset, name, value):
+        """Part of an order number (a trigram index on PostgreSQL); for admins, also part
+        of a customer's username, name or mobile."""
+        value = value.strip()
+        matches = Q(order_no__contains=reference(value)) if len(value) >= 3 else Q(order_no=reference(value))
+        if not self.for_customer:
+            matches |= Q(customer_id__in=_ids(Customer.objects.filter(_customer_matches(value))))
+        return queryset.filter(matches)

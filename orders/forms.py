@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
 
 from dashboard.forms import MobileField, PlainLabelsForm
-from orders.models import Customer, LedgerEntry, LedgerKind, Level, PriceTier, Product
+from orders.models import Customer, LedgerEntry, LedgerKind, Level, Order, PriceTier, Product
 from orders.money import CENT, MAX_MONEY
 
 
@@ -96,6 +96,24 @@ class BalanceForm(PlainLabelsForm):
         help_text="Why: shown in the customer's transactions.",
     )
     idempotency_key = forms.CharField(max_length=64, widget=forms.HiddenInput)
+
+
+class QuoteForm(forms.Form):
+    product = forms.ModelChoiceField(queryset=Product.objects.filter(active=True), empty_label="Choose a product")
+    quantity = forms.IntegerField(min_value=1, max_value=2_147_483_647)
+
+
+class OrderForm(QuoteForm, PlainLabelsForm):
+    target = forms.CharField(
+        max_length=Order._meta.get_field("target").max_length,
+        help_text="What the order acts on: a link, an account, a page.",
+    )
+    memo = forms.CharField(max_length=Order._meta.get_field("memo").max_length, required=False, help_text="For your own reference.")
+    idempotency_key = forms.CharField(max_length=64, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["quantity"].widget.attrs.update(inputmode="numeric")
 
 
 class LevelForm(forms.ModelForm):

@@ -143,6 +143,15 @@ def customer_dashboard(customer: Customer, *, recent: int = 5) -> dict[str, obje
     }
 
 
+def order_history(order: Order) -> dict[str, list]:
+    """An order's payments, ledger entries and timeline (with actors)."""
+    return {
+        "payments": list(order.payments.order_by("created_at", "id")),
+        "ledger_entries": list(order.ledger_entries.select_related("actor").order_by("created_at", "id")),
+        "events": list(order.events.select_related("actor").order_by("at", "id")),
+    }
+
+
 def customers_for_admin():
     return Customer.objects.select_related("user", "level")
 

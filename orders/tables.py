@@ -7,7 +7,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from orders.models import Customer, LedgerEntry, Level, Payment, Product
+from orders.models import Customer, LedgerEntry, Level, Order, Payment, Product
 from orders.templatetags.money import money
 
 DATETIME_FORMAT = "Y-m-d H:i"
@@ -179,3 +179,29 @@ class ProductTable(ListTable):
     def value_tiers(self, record):
         return self.render_tiers(record)
 
+
+
+class StatusColumn(tables.Column):
+    def render(self, value, record):
+        return format_html('<span class="status {}">{}</span>', record.status, value)
+
+
+class OrderTable(ListTable):
+    order_no = ReferenceColumn(verbose_name="Order", orderable=False, url_name="order_detail")
+    created_at = newest_first("Placed")
+    customer = tables.Column(accessor="customer__name", verbose_name="Customer", orderable=False)
+    product = tables.Column(accessor="product__name", verbose_name="Product", orderable=False)
+    quantity = tables.Column(attrs={"th": {"class": "num"}, "td": {"class": "num"}}, orderable=False)
+    amount = MoneyColumn(order_by=("amount", "id"))
+    status = StatusColumn(orderable=False)
+    actions = tables.TemplateColumn(
+        template_name="orders/order_actions.html", verbose_name="", orderable=False,
+        exclude_from_export=True, attrs={"td": {"class": "actions"}},
+    )
+
+    class Meta(ListTable.Meta):
+        model = Order
+        fields = ("order_no", "created_at", "customer", "product", "quantity", "amount", "status", "actions")
+        order_by = ("-created_at",)
+        empty_text = "No orders match. Clear a filter or widen the dates."
+        row_attrs = {"id": lambda record: f"order-{record.order_no}"}

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from orders.views import catalog, customers, money
+from orders.views import catalog, customers, money, orders
 
 urlpatterns = [
     path("customers/", customers.customer_list, name="customer_list"),
@@ -19,4 +19,13 @@ urlpatterns = [
     path("products/<int:pk>/delete/", catalog.product_delete, name="product_delete"),
     path("transactions/", money.ledger_list, name="ledger_list"),
     path("payments/", money.payment_list, name="payment_list"),
+]
+
+urlpatterns += [
+    path("orders/", orders.order_list, name="order_list"),
+    path("orders/new/", orders.order_create, name="order_create"),
+    path("orders/quote/", orders.order_quote, name="order_quote"),
+    path("orders/rows/", orders.order_rows, name="order_rows"),
+    path("orders/<str:order_no>/", orders.order_detail, name="order_detail"),
+    path("orders/<str:order_no>/cancel/", orders.order_cancel, name="order_cancel"),
 ]

@@ -13,9 +13,9 @@ def labels(user) -> list[str]:
 
 def test_each_role_sees_its_own_menu():
     assert labels(make_admin()) == [
-        "Dashboard", "Customers", "Levels", "Products", "Transactions", "Payments", "Users", "Password"
+        "Dashboard", "Orders", "Customers", "Levels", "Products", "Transactions", "Payments", "Users", "Password"
     ]
-    assert labels(make_customer().user) == ["Dashboard", "Transactions", "Payments", "Password"]
+    assert labels(make_customer().user) == ["Dashboard", "Orders", "New order", "Transactions", "Payments", "Password"]
 
 
 @pytest.mark.parametrize("item", MENU, ids=lambda item: item.label)

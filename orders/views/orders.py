@@ -1,0 +1,145 @@
+"""Orders for both roles: the list (the admin's order center, a customer's own orders),
+the detail with its timeline, placing with a live quote, cancelling, and live status."""
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+from django_tables2 import RequestConfig
+
+from dashboard.permissions import permission_required
+from orders import selectors, services
+from orders.errors import IdempotencyConflict, InsufficientBalance, OrderPlatformError
+from orders.filters import OrderFilter, reference
+from orders.forms import OrderForm, QuoteForm, new_idempotency_key
+from orders.listing import render_list
+from orders.models import OrderStatus
+from orders.tables import OrderTable
+from orders.templatetags.money import money
+
+# How often a page with open orders asks for their status.
+POLL_SECONDS = 3
+
+
+@permission_required("orders.view_order")
+def order_list(request: HttpRequest) -> HttpResponse:
+    visible = selectors.orders_visible_to(request.user)
+    q = request.GET.get("q", "").strip()
+    if q and (exact := visible.filter(order_no=reference(q)).first()):
+        url = reverse("order_detail", args=[exact.order_no])
+        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    admin = selectors.sees_everything(request.user)
+    filterset = OrderFilter(request.GET or None, queryset=visible, for_customer=not admin)
+    return render_list(
+        request, filterset=filterset, table_class=OrderTable if admin else CustomerOrderTable,
+        template="orders/order_list.html", region="orders-table", export_name="orders",
+        context={"poll_seconds": POLL_SECONDS},
+    )
+
+
+class CustomerOrderTable(OrderTable):
+    class Meta(OrderTable.Meta):
+        exclude = ("customer",)
+
+
+def _table_of(request: HttpRequest, orders: list) -> OrderTable:
+    """Rows of the order list outside the list itself (live status, a cancelled row)."""
+    table_class = OrderTable if selectors.sees_everything(request.user) else CustomerOrderTable
+    table = table_class(orders, orderable=False)
+    RequestConfig(request, paginate=False).configure(table)
+    return table
+
+
+@permission_required("orders.view_order")
+@require_GET
+def order_rows(request: HttpRequest) -> HttpResponse:
+    """Live status: the current rows of the orders asked for (`?no=…`), swapped in
+    out of band, and the poller again for those still open."""
+    numbers = request.GET.getlist("no")[:100]
+    orders = list(selectors.orders_visible_to(request.user).filter(order_no__in=numbers))
+    table = _table_of(request, orders)
+    still_open = [o.order_no for o in orders if o.status in (OrderStatus.PENDING, OrderStatus.RUNNING)]
+    response = render(request, "orders/order_list.html#order-rows", {"table": table, "still_open": still_open, "poll_seconds": POLL_SECONDS})
+    if any(o.status in (OrderStatus.FAILED, OrderStatus.CANCELLED) for o in orders):
+        trigger_client_event(response, "balance-changed")  # a refund
+    return response
+
+
+@permission_required("orders.view_order")
+def order_detail(request: HttpRequest, order_no: str) -> HttpResponse:
+    order = selectors.order_get_for(request.user, order_no)
+    context = {**selectors.order_history(order), "order": order, "poll_seconds": POLL_SECONDS}
+    template = "orders/order_detail.html#order-live" if request.htmx else "orders/order_detail.html"
+    return render(request, template, context)
+
+
+@permission_required("orders.cancel_order")
+@require_POST
+def order_cancel(request: HttpRequest, order_no: str) -> HttpResponse:
+    order = selectors.order_get_for(request.user, order_no)
+    try:
+        order = services.order_cancel(order=order, actor=request.user)
+    except OrderPlatformError as refused:
+        messages.error(request, f"Order {order.order_no} was not cancelled: {refused.message}")
+    else:
+        messages.success(request, f"Order {order.order_no} is cancelled; {money(order.amount)} was refunded to the balance.")
+    if not request.htmx:
+        return redirect("order_detail", order.order_no)
+    if request.POST.get("row"):
+        table = _table_of(request, [selectors.order_get_for(request.user, order_no)])
+        response = render(request, "orders/order_list.html#order-row", {"table": table})
+    else:
+        response = HttpResponseClientRedirect(reverse("order_detail", args=[order.order_no]))
+    return trigger_client_event(response, "balance-changed")
+
+
+@permission_required("orders.place_order")
+@require_http_methods(["GET", "POST"])
+def order_create(request: HttpRequest) -> HttpResponse:
+    customer = selectors.customer_for(request.user)
+    if customer is None:
+        raise Http404("Only customers place orders.")
+    if request.method == "GET":
+        initial = {"idempotency_key": new_idempotency_key(), "quantity": 1, **request.GET.dict()}
+        form = OrderForm(initial=initial)
+        return render(request, "orders/order_form.html", {"form": form, "customer": customer, "quote": _quote(customer, form.initial)})
+    form = OrderForm(request.POST)
+    status = 422
+    if form.is_valid():
+        try:
+            order = services.order_place(customer=customer, actor=request.user, **form.cleaned_data)
+        except OrderPlatformError as refused:
+            form.add_error("quantity" if isinstance(refused, InsufficientBalance) else None, refused.message)
+            status = 409 if isinstance(refused, IdempotencyConflict) else 422
+        else:
+            messages.success(request, f"Order {order.order_no} is placed; {money(order.amount)} was charged to your balance.")
+            return redirect("order_detail", order.order_no)
+    context = {"form": form, "customer": customer, "quote": _quote(customer, request.POST)}
+    return render(request, "orders/order_form.html", context, status=status)
+
+
+@permission_required("orders.place_order")
+@require_GET
+def order_quote(request: HttpRequest) -> HttpResponse:
+    customer = selectors.customer_for(request.user)
+    if customer is None:
+        raise Http404("Only customers place orders.")
+    return render(request, "orders/order_form.html#quote", {"quote": _quote(customer, request.GET), "customer": customer})
+
+
+def _quote(customer, data) -> dict | None:
+    """What the order would cost, or why it cannot be placed; None until a product is chosen."""
+    form = QuoteForm(data)
+    if not form.is_valid():
+        return {"error": next(iter(form.errors.values()))[0]} if form.data.get("product") else None
+    product, quantity = form.cleaned_data["product"], form.cleaned_data["quantity"]
+    try:
+        tier, amount = services.order_quote(customer=customer, product=product, quantity=quantity)
+    except OrderPlatformError as refused:
+        return {"error": refused.message}
+    return {
+        "tier": tier, "quantity": quantity, "list_amount": tier.unit_price * quantity, "percent": customer.level.percent,
+        "amount": amount, "balance_after": customer.balance - amount, "short": amount > customer.balance,
+    }
