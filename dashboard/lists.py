@@ -5,10 +5,12 @@ import django_tables2 as tables
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
-from django.utils.html import format_html_join
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from orders.filters import ListFilterSet
-from orders.tables import ActiveColumn, ListTable, LocalDateTimeColumn
+from orders.tables import ActionsColumn, ActiveColumn, ListTable, LocalDateTimeColumn, post_button
 
 
 class UserFilter(ListFilterSet):
@@ -37,10 +39,7 @@ class UserTable(ListTable):
     active = ActiveColumn(accessor="is_active")
     last_login = LocalDateTimeColumn(verbose_name="Last sign-in", format="Y-m-d H:i", default="never")
     session_count = tables.Column(verbose_name="Sessions", attrs={"th": {"class": "num"}, "td": {"class": "num"}})
-    actions = tables.TemplateColumn(
-        template_name="dashboard/user_actions.html", verbose_name="", orderable=False,
-        exclude_from_export=True, attrs={"td": {"class": "actions"}},
-    )
+    actions = ActionsColumn()
 
     class Meta(ListTable.Meta):
         model = get_user_model()
@@ -55,6 +54,27 @@ class UserTable(ListTable):
         if record.is_superuser:
             return "Superuser"
         return format_html_join(", ", "{}", ((group.name.capitalize(),) for group in record.groups.all())) or "—"
+
+    def render_actions(self, record):
+        if record.pk == self.request.user.pk:
+            return format_html('<span class="muted small">{}</span>', "you")
+        buttons = []
+        if record.session_count:
+            buttons.append(post_button(
+                self.request, reverse("user_sign_out", args=[record.pk]), "Sign out everywhere", swap="none",
+                confirm=f"End every session of {record.username}? They will have to sign in again.",
+            ))
+        if record.is_active:
+            buttons.append(post_button(
+                self.request, reverse("user_deactivate", args=[record.pk]), "Deactivate", danger=True, swap="none",
+                confirm=f"Deactivate {record.username}? They are signed out everywhere and cannot sign in until reactivated.",
+            ))
+        else:
+            buttons.append(post_button(
+                self.request, reverse("user_activate", args=[record.pk]), "Reactivate", swap="none",
+                confirm=f"Reactivate {record.username}? They can sign in again.",
+            ))
+        return format_html('<div class="row-actions">{}</div>', mark_safe("".join(buttons)))
 
     def value_role(self, record):
         return "superuser" if record.is_superuser else ", ".join(group.name for group in record.groups.all())

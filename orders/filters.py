@@ -183,8 +183,10 @@ class OrderFilter(ListFilterSet):
     """The order center (SPEC §7). Customers get the same filters minus the customer's:
     their `q` matches order numbers only and there is no level filter."""
 
+    # distinct=False: status is the order's own column, so rows cannot repeat, and a
+    # SELECT DISTINCT would sort every match before the first page.
     status = filters.MultipleChoiceFilter(
-        choices=OrderStatus.choices, widget=forms.CheckboxSelectMultiple, label="Status"
+        choices=OrderStatus.choices, widget=forms.CheckboxSelectMultiple, label="Status", distinct=False
     )
     product = filters.ModelChoiceFilter(queryset=Product.objects.all(), empty_label="Any product")
     level = filters.ModelChoiceFilter(

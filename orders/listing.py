@@ -78,7 +78,7 @@ def _formatter(table: Table, bound_column):
     if type(column).value is not Column.value:
         return lambda raw: "" if raw is None else column.value(value=raw)
     field = Accessor(bound_column.accessor).get_field(table._meta.model)
-    if field is not None and field.choices:
+    if getattr(field, "choices", None):
         labels = dict(field.flatchoices)
         return lambda raw: labels.get(raw, raw)
     return lambda raw: "" if raw is None else raw

@@ -2,12 +2,18 @@
 templates/tables/table.html. Each `Meta.fields` and `select_related` in its
 selector keep a page at a constant number of queries."""
 
-import django_tables2 as tables
-from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
-from django.utils.html import format_html
+import functools
+import inspect
 
-from orders.models import Customer, LedgerEntry, Level, Order, Payment, Product
+import django_tables2 as tables
+from django_tables2.utils import Accessor, AttributeDict
+from django.urls import NoReverseMatch, reverse
+from django.utils import dateformat, timezone
+from django.middleware.csrf import get_token
+from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+from orders.models import Customer, LedgerEntry, Level, Order, OrderStatus, Payment, Product
 from orders.templatetags.money import money
 
 DATETIME_FORMAT = "Y-m-d H:i"
@@ -59,14 +65,109 @@ class ActiveColumn(tables.Column):
         return "active" if value else "deactivated"
 
 
+@functools.cache
+def _parameters(function) -> frozenset[str] | None:
+    """The keyword arguments a render function takes (None: any)."""
+    parameters = inspect.signature(function).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return None
+    return frozenset(p.name for p in parameters)
+
+
+class ActionsColumn(tables.Column):
+    """Row buttons, written by the table's `render_actions` in Python: a template
+    per cell would render (with every context processor) 25 times a page."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.update(empty_values=(), verbose_name="", orderable=False, exclude_from_export=True)
+        kwargs.setdefault("attrs", {"td": {"class": "actions"}})
+        super().__init__(**kwargs)
+
+
+def post_button(request, url: str, label: str, *, confirm: str, danger: bool = False, **htmx: str) -> str:
+    """A POST form with one button: a plain form without JavaScript, an htmx request with a confirmation with it."""
+    attributes = format_html_join("", ' hx-{}="{}"', ((name.replace("_", "-"), value) for name, value in htmx.items()))
+    return format_html(
+        '<form method="post" action="{}" hx-post="{}" hx-confirm="{}"{}>'
+        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+        '<button type="submit" class="small{}">{}</button></form>',
+        url, url, confirm, attributes, get_token(request), " danger" if danger else "", label,
+    )
+
+
 class ListTable(tables.Table):
+    """Rows are written here, in Python (`rows_html`), by a small writer per column
+    prepared once per page: django-tables2's own row rendering inspects every
+    cell's render method and resolves every accessor afresh, and a template loop
+    over cells costs more than the query behind them. Columns keep django-tables2's
+    meaning: accessor (with choice labels), empty values and default, and a
+    `render_<name>` on the table or `render` on the column."""
+
+    @property
+    def rows_html(self) -> str:
+        return self._rows_html(self.paginated_rows, oob=False)
+
+    @property
+    def oob_rows_html(self) -> str:
+        """Each row as an out-of-band swap (htmx needs a <template> around a <tr>)."""
+        return self._rows_html(self.rows, oob=True)
+
+    def _cell_writers(self) -> list:
+        writers = []
+        for bound in self.columns:
+            accessor = Accessor(bound.accessor)
+            field = accessor.get_field(self._meta.model) if self._meta.model else None
+            labels = dict(field.flatchoices) if getattr(field, "choices", None) else None
+            render = getattr(self, f"render_{bound.name}", None) or bound.column.render
+            wanted = _parameters(getattr(render, "__func__", render))
+            path = str(accessor).replace(Accessor.LEGACY_SEPARATOR, "__").split("__")
+            writers.append((bound, path, labels, render, wanted, bound.attrs["td"].as_html()))
+        return writers
+
+    def _cell(self, record, writer) -> str:
+        bound, path, labels, render, wanted, _ = writer
+        value = record
+        for part in path:
+            value = getattr(value, part, None)
+            if value is None:
+                break
+        if labels is not None:
+            value = labels.get(value, value)
+        if value in bound.column.empty_values:
+            return conditional_escape(bound.default)
+        arguments = {"value": value, "record": record, "table": self, "column": bound.column, "bound_column": bound}
+        if wanted is not None:
+            arguments = {name: arguments[name] for name in wanted if name in arguments}
+        return conditional_escape(render(**arguments))
+
+    def _rows_html(self, rows, *, oob: bool) -> str:
+        writers = self._cell_writers()
+        row_attrs = getattr(self._meta, "row_attrs", {}) or {}
+        html = []
+        for bound_row in rows:
+            record = bound_row.record
+            attrs = AttributeDict({name: value(record) if callable(value) else value for name, value in row_attrs.items()})
+            if oob:
+                attrs["hx-swap-oob"] = "true"
+            tds = "".join(f"<td {writer[-1]}>{self._cell(record, writer)}</td>" for writer in writers)
+            tr = f"<tr {attrs.as_html()}>{tds}</tr>"
+            html.append(f"<template>{tr}</template>" if oob else tr)
+        return mark_safe("\n".join(html))
+
     class Meta:
         attrs = {"class": "data"}
         empty_text = "Nothing matches these filters. Clear a filter or widen the dates."
 
 
-class LocalDateTimeColumn(tables.DateTimeColumn):
-    """In the user's time zone on screen and in CSV."""
+class LocalDateTimeColumn(tables.Column):
+    """In the user's time zone, on screen as `format` (a Django date format), in CSV to the second."""
+
+    def __init__(self, *args, format: str = DATETIME_FORMAT, **kwargs) -> None:
+        self.format = format
+        super().__init__(*args, **kwargs)
+
+    def render(self, value):
+        return dateformat.format(timezone.localtime(value), self.format)
 
     def value(self, value):
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else ""
@@ -80,9 +181,7 @@ def newest_first(verbose_name: str = "Date") -> LocalDateTimeColumn:
 class LedgerTable(ListTable):
     created_at = newest_first()
     entry_no = ReferenceColumn(verbose_name="Entry", orderable=False)
-    customer = tables.Column(
-        accessor="customer__name", verbose_name="Customer", orderable=False, linkify=("customer_detail", [tables.A("customer_id")])
-    )
+    customer = tables.Column(accessor="customer__name", verbose_name="Customer", orderable=False)
     kind = tables.Column(orderable=False)
     amount = MoneyColumn(order_by=("amount", "id"))
     balance_after = MoneyColumn(verbose_name="Balance after", orderable=False)
@@ -95,6 +194,11 @@ class LedgerTable(ListTable):
         fields = ("created_at", "entry_no", "customer", "kind", "amount", "balance_after", "order", "memo", "actor")
         order_by = ("-created_at",)
         empty_text = "No transactions match. Clear a filter or widen the dates."
+
+    def render_customer(self, value, record):
+        if self.request.user.has_perm("orders.view_customer"):
+            return format_html('<a href="{}">{}</a>', reverse("customer_detail", args=[record.customer_id]), value)
+        return value
 
 
 class PaymentTable(ListTable):
@@ -118,16 +222,13 @@ class PaymentTable(ListTable):
 
 
 class CustomerTable(ListTable):
-    username = tables.Column(accessor="user__username", verbose_name="Username", linkify=("customer_detail", [tables.A("pk")]))
+    username = tables.Column(accessor="user__username", verbose_name="Username")
     name = tables.Column()
     mobile = tables.Column(orderable=False)
     level = tables.Column(accessor="level__name", verbose_name="Level")
     balance = MoneyColumn(order_by=("balance", "id"))
     active = ActiveColumn(accessor="user__is_active")
-    actions = tables.TemplateColumn(
-        template_name="orders/customer_actions.html", verbose_name="", orderable=False,
-        exclude_from_export=True, attrs={"td": {"class": "actions"}},
-    )
+    actions = ActionsColumn()
 
     class Meta(ListTable.Meta):
         model = Customer
@@ -135,18 +236,27 @@ class CustomerTable(ListTable):
         order_by = ("name",)
         empty_text = "No customers match. Clear a filter, or add a customer."
 
+    def render_username(self, value, record):
+        return format_html('<a href="{}">{}</a>', reverse("customer_detail", args=[record.pk]), value)
+
     def render_balance(self, value, record):
         return format_html('<span id="customer-{}-balance">{}</span>', record.pk, money(value))
+
+    def render_actions(self, record):
+        url = reverse("customer_balance", args=[record.pk])
+        return format_html(
+            '<div class="row-actions">'
+            '<a class="button small" href="{0}?kind=top_up" hx-get="{0}?kind=top_up" hx-target="#dialog">Top up</a>'
+            '<a class="button small" href="{0}?kind=deduct" hx-get="{0}?kind=deduct" hx-target="#dialog">Deduct</a></div>',
+            url,
+        )
 
 
 class LevelTable(ListTable):
     name = tables.Column()
     percent = tables.Column(verbose_name="Pays", attrs={"th": {"class": "num"}, "td": {"class": "num"}})
     customer_count = tables.Column(verbose_name="Customers", attrs={"th": {"class": "num"}, "td": {"class": "num"}})
-    actions = tables.TemplateColumn(
-        template_name="orders/level_actions.html", verbose_name="", orderable=False,
-        exclude_from_export=True, attrs={"td": {"class": "actions"}},
-    )
+    actions = ActionsColumn()
 
     class Meta(ListTable.Meta):
         model = Level
@@ -157,15 +267,20 @@ class LevelTable(ListTable):
     def render_percent(self, value):
         return f"{value}%"
 
+    def render_actions(self, record):
+        edit = format_html('<a class="button small" href="{}">Edit</a>', reverse("level_edit", args=[record.pk]))
+        delete = "" if record.customer_count else post_button(
+            self.request, reverse("level_delete", args=[record.pk]), "Delete", danger=True,
+            confirm=f"Delete the level {record.name}?",
+        )
+        return format_html('<div class="row-actions">{}{}</div>', edit, delete)
+
 
 class ProductTable(ListTable):
     name = tables.Column()
     tiers = tables.Column(empty_values=(), verbose_name="Price tiers", orderable=False)
     active = ActiveColumn()
-    actions = tables.TemplateColumn(
-        template_name="orders/product_actions.html", verbose_name="", orderable=False,
-        exclude_from_export=True, attrs={"td": {"class": "actions"}},
-    )
+    actions = ActionsColumn()
 
     class Meta(ListTable.Meta):
         model = Product
@@ -178,6 +293,21 @@ class ProductTable(ListTable):
 
     def value_tiers(self, record):
         return self.render_tiers(record)
+
+    def render_actions(self, record):
+        edit = format_html('<a class="button small" href="{}">Edit</a>', reverse("product_edit", args=[record.pk]))
+        toggle = post_button(
+            self.request, reverse("product_toggle", args=[record.pk]), "Deactivate" if record.active else "Activate",
+            danger=record.active,
+            confirm=f"Deactivate {record.name}? Customers can no longer order it; orders already placed are not affected."
+            if record.active else f"Activate {record.name}? Customers can order it again.",
+        )
+        # Whether it was ever ordered is checked on delete: asking for every row would read the orders table.
+        delete = post_button(
+            self.request, reverse("product_delete", args=[record.pk]), "Delete", danger=True,
+            confirm=f"Delete {record.name}? Only a product that was never ordered can be deleted; one with orders can only be deactivated.",
+        )
+        return format_html('<div class="row-actions">{}{}{}</div>', edit, toggle, delete)
 
 
 
@@ -194,10 +324,7 @@ class OrderTable(ListTable):
     quantity = tables.Column(attrs={"th": {"class": "num"}, "td": {"class": "num"}}, orderable=False)
     amount = MoneyColumn(order_by=("amount", "id"))
     status = StatusColumn(orderable=False)
-    actions = tables.TemplateColumn(
-        template_name="orders/order_actions.html", verbose_name="", orderable=False,
-        exclude_from_export=True, attrs={"td": {"class": "actions"}},
-    )
+    actions = ActionsColumn()
 
     class Meta(ListTable.Meta):
         model = Order
@@ -205,3 +332,12 @@ class OrderTable(ListTable):
         order_by = ("-created_at",)
         empty_text = "No orders match. Clear a filter or widen the dates."
         row_attrs = {"id": lambda record: f"order-{record.order_no}"}
+
+    def render_actions(self, record):
+        if record.status != OrderStatus.PENDING or not self.request.user.has_perm("orders.cancel_order"):
+            return ""
+        return post_button(
+            self.request, reverse("order_cancel", args=[record.order_no]), "Cancel order", danger=True,
+            confirm=f"Cancel order {record.order_no}? Its {money(record.amount)} goes back to the balance.",
+            vals='{"row": "1"}', target="closest tr", swap="outerHTML",
+        )
