@@ -37,7 +37,7 @@ class UserTable(ListTable):
     name = tables.Column(accessor="customer__name", verbose_name="Name", empty_values=(), orderable=False)
     role = tables.Column(empty_values=(), verbose_name="Role", orderable=False)
     active = ActiveColumn(accessor="is_active")
-    last_login = LocalDateTimeColumn(verbose_name="Last sign-in", format="Y-m-d H:i", default="never")
+    last_login = LocalDateTimeColumn(verbose_name="Last sign-in", format="%Y-%m-%d %H:%M", default="never")
     session_count = tables.Column(verbose_name="Sessions", attrs={"th": {"class": "num"}, "td": {"class": "num"}})
     actions = ActionsColumn()
 
@@ -61,17 +61,17 @@ class UserTable(ListTable):
         buttons = []
         if record.session_count:
             buttons.append(post_button(
-                self.request, reverse("user_sign_out", args=[record.pk]), "Sign out everywhere", swap="none",
+                self, reverse("user_sign_out", args=[record.pk]), "Sign out everywhere", swap="none",
                 confirm=f"End every session of {record.username}? They will have to sign in again.",
             ))
         if record.is_active:
             buttons.append(post_button(
-                self.request, reverse("user_deactivate", args=[record.pk]), "Deactivate", danger=True, swap="none",
+                self, reverse("user_deactivate", args=[record.pk]), "Deactivate", danger=True, swap="none",
                 confirm=f"Deactivate {record.username}? They are signed out everywhere and cannot sign in until reactivated.",
             ))
         else:
             buttons.append(post_button(
-                self.request, reverse("user_activate", args=[record.pk]), "Reactivate", swap="none",
+                self, reverse("user_activate", args=[record.pk]), "Reactivate", swap="none",
                 confirm=f"Reactivate {record.username}? They can sign in again.",
             ))
         return format_html('<div class="row-actions">{}</div>', mark_safe("".join(buttons)))

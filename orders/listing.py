@@ -17,14 +17,17 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django_tables2 import Column, RequestConfig, Table
-from django_tables2.rows import BoundRow
+from django_tables2.data import TableQuerysetData
+from django_tables2.rows import BoundRow, BoundRows
 from django_tables2.utils import Accessor
 
 PER_PAGE_CHOICES = (25, 50, 100)
 # A list counts at most this many rows, and pages stop there: neither a page count
 # nor an OFFSET ever walks a million rows. Past it, narrow the filters (or export).
-COUNT_CAP = 10_000
+COUNT_CAP = 5_000
 EXPORT_CHUNK = 2_000
+# From this row on, a page is fetched as ids first, then rows (a "deferred join").
+DEFERRED_JOIN_FROM = 500
 
 
 class CappedPaginator(Paginator):
@@ -34,10 +37,14 @@ class CappedPaginator(Paginator):
     """
 
     @cached_property
-    def _capped_count(self) -> int:
+    def _queryset(self):
         # django-tables2 hands us its rows; under them is the ordered queryset.
-        queryset = self.object_list.data.data
-        return queryset[: COUNT_CAP + 1].count()
+        return self.object_list.data.data
+
+    @cached_property
+    def _capped_count(self) -> int:
+        # Unordered, so that the database counts along whichever index suits the filters.
+        return self._queryset.order_by()[: COUNT_CAP + 1].count()
 
     @cached_property
     def count(self) -> int:
@@ -55,7 +62,15 @@ class CappedPaginator(Paginator):
             number = 1
         except EmptyPage:
             number = self.num_pages
-        return super().page(number)
+        bottom = (number - 1) * self.per_page
+        if bottom < DEFERRED_JOIN_FROM:
+            return super().page(number)
+        # A deep page: find its ids first (an OFFSET over an index alone, often without
+        # touching the table), then fetch only those rows, in the same order.
+        ids = list(self._queryset.values_list("pk", flat=True)[bottom : bottom + self.per_page])
+        data = TableQuerysetData(self._queryset.filter(pk__in=ids))
+        data.set_table(self.object_list.table)
+        return self._get_page(BoundRows(data=data, table=self.object_list.table), number, self)
 
 
 def _per_page(request: HttpRequest) -> int:

@@ -184,6 +184,7 @@ class Order(models.Model):
             models.Index(fields=["product", "-created_at"], name="order_product_created"),
             models.Index(fields=["-created_at", "-id"], name="order_created"),
             models.Index(fields=["amount"], name="order_amount"),
+            models.Index(fields=["status", "amount"], name="order_status_amount"),
             # The agent's queue: oldest pending first, and running orders by lease.
             models.Index(
                 fields=["created_at"], condition=Q(status="pending"), name="order_pending_queue"

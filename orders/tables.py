@@ -4,11 +4,12 @@ selector keep a page at a constant number of queries."""
 
 import functools
 import inspect
+from functools import cached_property
 
 import django_tables2 as tables
 from django_tables2.utils import Accessor, AttributeDict
 from django.urls import NoReverseMatch, reverse
-from django.utils import dateformat, timezone
+from django.utils import timezone
 from django.middleware.csrf import get_token
 from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -16,7 +17,7 @@ from django.utils.safestring import mark_safe
 from orders.models import Customer, LedgerEntry, Level, Order, OrderStatus, Payment, Product
 from orders.templatetags.money import money
 
-DATETIME_FORMAT = "Y-m-d H:i"
+DATETIME_FORMAT = "%Y-%m-%d %H:%M"
 
 
 class MoneyColumn(tables.Column):
@@ -84,14 +85,14 @@ class ActionsColumn(tables.Column):
         super().__init__(**kwargs)
 
 
-def post_button(request, url: str, label: str, *, confirm: str, danger: bool = False, **htmx: str) -> str:
+def post_button(table, url: str, label: str, *, confirm: str, danger: bool = False, **htmx: str) -> str:
     """A POST form with one button: a plain form without JavaScript, an htmx request with a confirmation with it."""
     attributes = format_html_join("", ' hx-{}="{}"', ((name.replace("_", "-"), value) for name, value in htmx.items()))
     return format_html(
         '<form method="post" action="{}" hx-post="{}" hx-confirm="{}"{}>'
         '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
         '<button type="submit" class="small{}">{}</button></form>',
-        url, url, confirm, attributes, get_token(request), " danger" if danger else "", label,
+        url, url, confirm, attributes, table.csrf_token, " danger" if danger else "", label,
     )
 
 
@@ -102,6 +103,10 @@ class ListTable(tables.Table):
     over cells costs more than the query behind them. Columns keep django-tables2's
     meaning: accessor (with choice labels), empty values and default, and a
     `render_<name>` on the table or `render` on the column."""
+
+    @cached_property
+    def csrf_token(self) -> str:
+        return get_token(self.request)
 
     @property
     def rows_html(self) -> str:
@@ -160,14 +165,14 @@ class ListTable(tables.Table):
 
 
 class LocalDateTimeColumn(tables.Column):
-    """In the user's time zone, on screen as `format` (a Django date format), in CSV to the second."""
+    """In the user's time zone, on screen as `format` (strftime), in CSV to the second."""
 
     def __init__(self, *args, format: str = DATETIME_FORMAT, **kwargs) -> None:
         self.format = format
         super().__init__(*args, **kwargs)
 
     def render(self, value):
-        return dateformat.format(timezone.localtime(value), self.format)
+        return timezone.localtime(value).strftime(self.format)
 
     def value(self, value):
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else ""
@@ -269,8 +274,7 @@ class LevelTable(ListTable):
 
     def render_actions(self, record):
         edit = format_html('<a class="button small" href="{}">Edit</a>', reverse("level_edit", args=[record.pk]))
-        delete = "" if record.customer_count else post_button(
-            self.request, reverse("level_delete", args=[record.pk]), "Delete", danger=True,
+        delete = "" if record.customer_count else post_button(self, reverse("level_delete", args=[record.pk]), "Delete", danger=True,
             confirm=f"Delete the level {record.name}?",
         )
         return format_html('<div class="row-actions">{}{}</div>', edit, delete)
@@ -296,15 +300,13 @@ class ProductTable(ListTable):
 
     def render_actions(self, record):
         edit = format_html('<a class="button small" href="{}">Edit</a>', reverse("product_edit", args=[record.pk]))
-        toggle = post_button(
-            self.request, reverse("product_toggle", args=[record.pk]), "Deactivate" if record.active else "Activate",
+        toggle = post_button(self, reverse("product_toggle", args=[record.pk]), "Deactivate" if record.active else "Activate",
             danger=record.active,
             confirm=f"Deactivate {record.name}? Customers can no longer order it; orders already placed are not affected."
             if record.active else f"Activate {record.name}? Customers can order it again.",
         )
         # Whether it was ever ordered is checked on delete: asking for every row would read the orders table.
-        delete = post_button(
-            self.request, reverse("product_delete", args=[record.pk]), "Delete", danger=True,
+        delete = post_button(self, reverse("product_delete", args=[record.pk]), "Delete", danger=True,
             confirm=f"Delete {record.name}? Only a product that was never ordered can be deleted; one with orders can only be deactivated.",
         )
         return format_html('<div class="row-actions">{}{}{}</div>', edit, toggle, delete)
@@ -336,8 +338,7 @@ class OrderTable(ListTable):
     def render_actions(self, record):
         if record.status != OrderStatus.PENDING or not self.request.user.has_perm("orders.cancel_order"):
             return ""
-        return post_button(
-            self.request, reverse("order_cancel", args=[record.order_no]), "Cancel order", danger=True,
+        return post_button(self, reverse("order_cancel", args=[record.order_no]), "Cancel order", danger=True,
             confirm=f"Cancel order {record.order_no}? Its {money(record.amount)} goes back to the balance.",
             vals='{"row": "1"}', target="closest tr", swap="outerHTML",
         )
