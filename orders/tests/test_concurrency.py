@@ -7,6 +7,7 @@ checks what they got and what the database holds. These tests commit for real
 connections that both see committed data.
 """
 
+import json
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -307,4 +308,31 @@ def test_cancels_racing_the_agents_never_both_win():
     assert all(statuses[pk] == OrderStatus.RUNNING for pk in claimed)
     assert Payment.objects.filter(kind=PaymentKind.REFUND).count() == len(cancelled)
     assert balance_of(customer) == Decimal("10.00") * len(cancelled)
+    assert_invariants()
+
+
+def test_cancel_requests_racing_each_other_over_http_refund_once():
+    """Two browsers (the customer's and an admin's) press "Cancel order" together."""
+    from django.test import Client
+
+    from orders.tests.factories import make_admin
+
+    customer = make_customer("40.00")
+    order = place(customer, make_product(tiers=((1, "15.00"),)))
+    browsers = []
+    for user in [customer.user, make_admin()] * 5:
+        browser = Client()
+        browser.force_login(user)
+        browsers.append((browser,))
+
+    outcomes = run_concurrently(
+        lambda browser: browser.post(f"/orders/{order.order_no}/cancel/", {"row": "1"}, headers={"HX-Request": "true"}),
+        browsers,
+    )
+
+    toasts = [json.loads(response["HX-Trigger"])["messages"][0]["tags"] for response in outcomes]
+    assert all(response.status_code == 200 for response in outcomes)
+    assert Counter(toasts) == {"success": 1, "error": 9}
+    assert order.ledger_entries.filter(kind=LedgerKind.REFUND).count() == 1
+    assert balance_of(customer) == Decimal("40.00")
     assert_invariants()

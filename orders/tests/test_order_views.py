@@ -1,0 +1,288 @@
+"""Orders for both roles (issue 5): scoping, the order center's filters, the quote,
+placing, cancelling and live status."""
+
+import itertools
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from orders import services
+from orders.models import LedgerEntry, Order, OrderStatus, Payment
+from orders.money import money
+from orders.tests.conftest import assert_invariants
+from orders.tests.factories import make_admin, make_customer, make_level, make_product, place
+
+pytestmark = pytest.mark.django_db
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def shown(response) -> list:
+    return list(response.context["table"].page.object_list.data)
+
+
+class TestScoping:
+    """A customer asking for another customer's order, payment or transaction gets 404 or nothing."""
+
+    @pytest.fixture
+    def theirs(self):
+        return place(make_customer("100"), make_product())
+
+    @pytest.fixture
+    def me(self):
+        return signed_in(make_customer("100").user)
+
+    def test_another_customers_order_is_404(self, me, theirs):
+        assert me.get(f"/orders/{theirs.order_no}/").status_code == 404
+        assert me.get(f"/orders/{theirs.order_no}/", headers={"HX-Request": "true"}).status_code == 404
+
+    def test_cancelling_another_customers_order_is_404_and_changes_nothing(self, me, theirs):
+        assert me.post(f"/orders/{theirs.order_no}/cancel/").status_code == 404
+        assert me.post(f"/orders/{theirs.order_no}/cancel/", {"row": "1"}, headers={"HX-Request": "true"}).status_code == 404
+        theirs.refresh_from_db()
+        assert theirs.status == OrderStatus.PENDING
+
+    def test_an_unknown_order_is_404(self, me):
+        assert me.get("/orders/NOSUCHORDER00/").status_code == 404
+        assert me.post("/orders/NOSUCHORDER00/cancel/").status_code == 404
+
+    def test_lists_exports_searches_and_live_rows_hold_only_their_own(self, me, theirs):
+        payment = Payment.objects.get(order=theirs)
+        entry = LedgerEntry.objects.get(order=theirs)
+        for url, other in [("/orders/", theirs), ("/payments/", payment), ("/transactions/", entry)]:
+            for query in [{}, {"q": theirs.order_no}, {"q": payment.payment_no}, {"q": entry.entry_no}]:
+                response = me.get(url, query)
+                assert response.status_code == 200 and other not in shown(response)
+            export = b"".join(me.get(url, {"export": "csv"}).streaming_content).decode()
+            assert theirs.order_no not in export and payment.payment_no not in export and entry.entry_no not in export
+        rows = me.get("/orders/rows/", {"no": theirs.order_no})
+        assert rows.status_code == 200 and theirs.order_no not in rows.text
+
+    def test_a_customer_cannot_reach_the_order_center_filters_of_others(self, theirs):
+        mine = place(make_customer("50"), make_product())
+        client = signed_in(mine.customer.user)
+        assert [o.pk for o in shown(client.get("/orders/", {"q": theirs.customer.mobile}))] == []
+        assert "level" not in client.get("/orders/").context["filterset"].form.fields
+
+
+@pytest.fixture
+def history():
+    """Orders across customers, levels, products, statuses, days and amounts."""
+    gold, plain = make_level(90, "Gold"), make_level(100, "Plain")
+    customers = [make_customer("10000", level=level) for level in (gold, gold, plain)]
+    products = [make_product(tiers=((1, price),)) for price in ("1.00", "7.50", "33.00")]
+    orders = []
+    for n, (customer, product) in enumerate(itertools.product(customers, products)):
+        for quantity in (1, 3, 10):
+            order = place(customer, product, quantity)
+            age = timedelta(days=(n * 3 + quantity) % 20)
+            Order.objects.filter(pk=order.pk).update(created_at=timezone.now() - age)
+            orders.append(order)
+    for order in orders[::4]:
+        services.order_cancel(order=order, actor=None)
+    claimed = services.order_claim(worker_id="w1", lease_seconds=60, limit=6)
+    for n, order in enumerate(claimed):
+        if n % 3 == 0:
+            services.order_complete(order=order, worker_id="w1")
+        elif n % 3 == 1:
+            services.order_fail(order=order, worker_id="w1", error="boom")
+    return {"orders": list(Order.objects.select_related("customer__user", "customer__level", "product")),
+            "levels": (gold, plain), "products": products, "customers": customers}
+
+
+def day(days_ago: int) -> str:
+    return (timezone.localdate() - timedelta(days=days_ago)).isoformat()
+
+
+def independent(orders, *, status=None, product=None, level=None, after=None, before=None, amount_min=None, amount_max=None, q=None):
+    """The same filter, computed in Python from the rows themselves."""
+    def keep(order):
+        created = timezone.localtime(order.created_at).date().isoformat()
+        return (
+            (status is None or order.status in status)
+            and (product is None or order.product_id == product.pk)
+            and (level is None or order.customer.level_id == level.pk)
+            and (after is None or created >= after)
+            and (before is None or created <= before)
+            and (amount_min is None or order.amount >= Decimal(amount_min))
+            and (amount_max is None or order.amount <= Decimal(amount_max))
+            and (q is None or (q.upper() in order.order_no if len(q) >= 3 else q.upper() == order.order_no)
+                 or q in order.customer.mobile
+                 or q.lower() in order.customer.name.lower() or q.lower() in order.customer.user.username.lower())
+        )
+    return sorted(o.pk for o in orders if keep(o))
+
+
+class TestOrderCenterFilters:
+    @pytest.fixture
+    def admin(self):
+        return signed_in(make_admin())
+
+    def check(self, admin, history, query: dict, **expected_filter):
+        response = admin.get("/orders/", {**query, "per_page": 100})
+        assert response.status_code == 200, response.context["filterset"].errors
+        got = sorted(o.pk for o in shown(response))
+        expected = independent(history["orders"], **expected_filter)
+        assert got == expected, query
+        csv = b"".join(admin.get("/orders/", {**query, "export": "csv"}).streaming_content).decode().strip().splitlines()
+        assert len(csv) - 1 == len(expected)
+        return expected
+
+    def test_every_dimension_alone(self, admin, history):
+        gold = history["levels"][0]
+        product = history["products"][1]
+        customer = history["customers"][2]
+        assert self.check(admin, history, {"status": "cancelled"}, status={"cancelled"})
+        assert self.check(admin, history, {"status": ["completed", "failed"]}, status={"completed", "failed"})
+        assert self.check(admin, history, {"product": product.pk}, product=product)
+        assert self.check(admin, history, {"level": gold.pk}, level=gold)
+        assert self.check(admin, history, {"created_after": day(5)}, after=day(5))
+        assert self.check(admin, history, {"created_before": day(10)}, before=day(10))
+        assert self.check(admin, history, {"amount_min": "20", "amount_max": "100"}, amount_min="20", amount_max="100")
+        assert self.check(admin, history, {"q": customer.mobile}, q=customer.mobile)
+        assert self.check(admin, history, {"q": customer.name.split()[-1]}, q=customer.name.split()[-1])
+        part = history["orders"][5].order_no[4:9]
+        assert self.check(admin, history, {"q": part}, q=part)
+
+    def test_combinations(self, admin, history):
+        gold, plain = history["levels"]
+        for product, level, statuses, (after, before), (low, high) in itertools.product(
+            history["products"][:2], (gold, plain), (["pending"], ["cancelled", "completed"]),
+            ((day(15), day(3)), (day(0), day(0))), (("0.5", "40"), ("10", "10000")),
+        ):
+            self.check(
+                admin, history,
+                {"product": product.pk, "level": level.pk, "status": statuses, "created_after": after,
+                 "created_before": before, "amount_min": low, "amount_max": high},
+                product=product, level=level, status=set(statuses), after=after, before=before, amount_min=low, amount_max=high,
+            )
+
+    def test_sorting_by_amount(self, admin, history):
+        amounts = [o.amount for o in shown(admin.get("/orders/", {"sort": "-amount", "per_page": 100}))]
+        assert amounts == sorted(amounts, reverse=True) and len(amounts) == len(history["orders"])
+
+    def test_an_exact_order_number_opens_the_order(self, admin, history):
+        order = history["orders"][3]
+        assert admin.get("/orders/", {"q": order.order_no.lower()})["Location"] == f"/orders/{order.order_no}/"
+        htmx = admin.get("/orders/", {"q": order.order_no}, headers={"HX-Request": "true"})
+        assert htmx["HX-Redirect"] == f"/orders/{order.order_no}/"
+
+    @pytest.mark.parametrize("query", [{"status": "bogus"}, {"product": "999999"}, {"created_after": "yesterday"}, {"amount_min": "x"}])
+    def test_bad_filters_are_422(self, admin, history, query):
+        response = admin.get("/orders/", query)
+        assert response.status_code == 422 and shown(response) == []
+
+
+class TestPlacing:
+    @pytest.fixture
+    def customer(self):
+        return make_customer("100", level=make_level(90))
+
+    @pytest.fixture
+    def product(self):
+        return make_product(tiers=((1, "3.33"), (10, "2.99"), (100, "2.50")))
+
+    @pytest.mark.parametrize("quantity", [1, 9, 10, 11, 99, 100, 37])
+    def test_the_quote_is_tier_price_times_quantity_times_level(self, customer, product, quantity):
+        client = signed_in(customer.user)
+        quote = client.get("/orders/quote/", {"product": product.pk, "quantity": quantity}, headers={"HX-Request": "true"})
+        price = Decimal("3.33") if quantity < 10 else Decimal("2.99") if quantity < 100 else Decimal("2.50")
+        expected = money(price * quantity * 90 / 100)
+        assert quote.status_code == 200 and quote.text.lstrip().startswith('<section id="quote"')
+        assert f"To pay</dt><dd>CNY {expected:,}" in quote.text
+        if expected <= 100:
+            order = place(customer, product, quantity)
+            assert order.amount == expected
+        else:
+            assert "Insufficient balance" in quote.text
+
+    def test_the_quote_explains_what_cannot_be_ordered(self, customer, product):
+        client = signed_in(customer.user)
+        assert "Enter a whole number" in client.get("/orders/quote/", {"product": product.pk, "quantity": "x"}).text
+        services.product_set_active(product=product, active=False)
+        assert "Select a valid choice" in client.get("/orders/quote/", {"product": product.pk, "quantity": 1}).text
+
+    def test_placing_charges_the_balance_and_opens_the_order(self, customer, product):
+        client = signed_in(customer.user)
+        key = re.search(r'name="idempotency_key" value="([^"]+)"', client.get("/orders/new/").text).group(1)
+        data = {"product": product.pk, "quantity": 10, "target": "https://example.com/x", "memo": "", "idempotency_key": key}
+        first, again = client.post("/orders/new/", data), client.post("/orders/new/", data)
+        order = Order.objects.get(customer=customer)
+        assert first["Location"] == again["Location"] == f"/orders/{order.order_no}/"
+        customer.refresh_from_db()
+        assert order.amount == Decimal("26.91") and customer.balance == Decimal("73.09")
+        assert client.post("/orders/new/", {**data, "quantity": 11}).status_code == 409
+        assert_invariants()
+
+    def test_a_short_balance_is_refused_and_writes_nothing(self, customer, product):
+        client = signed_in(customer.user)
+        data = {"product": product.pk, "quantity": 1000, "target": "t", "idempotency_key": "k"}
+        response = client.post("/orders/new/", data)
+        assert response.status_code == 422 and "Insufficient balance" in response.text
+        assert not Order.objects.exists() and LedgerEntry.objects.filter(customer=customer).count() == 1
+
+    def test_invalid_input_is_422(self, customer, product):
+        response = signed_in(customer.user).post("/orders/new/", {"product": product.pk, "quantity": 0, "target": ""})
+        assert response.status_code == 422
+        assert set(response.context["form"].errors) == {"quantity", "target", "idempotency_key"}
+        assert not Order.objects.exists()
+
+    def test_admins_do_not_place_orders(self, product):
+        assert signed_in(make_admin()).get("/orders/new/").status_code == 403
+
+
+class TestCancelAndLiveStatus:
+    def test_a_customer_cancels_a_pending_order_in_place(self):
+        customer = make_customer("50")
+        order = place(customer, make_product(tiers=((1, "20.00"),)))
+        client = signed_in(customer.user)
+        response = client.post(f"/orders/{order.order_no}/cancel/", {"row": "1"}, headers={"HX-Request": "true"})
+        assert response.status_code == 200 and response.text.startswith(f'<tr id="order-{order.order_no}"')
+        assert "Cancelled" in response.text and "Cancel order" not in response.text
+        assert "balance-changed" in response["HX-Trigger"] and "CNY 20.00 was refunded" in response["HX-Trigger"]
+        customer.refresh_from_db()
+        assert customer.balance == Decimal("50.00")
+        again = client.post(f"/orders/{order.order_no}/cancel/", {"row": "1"}, headers={"HX-Request": "true"})
+        assert "was not cancelled" in again["HX-Trigger"]
+
+    def test_an_admin_cancels_from_the_detail_page(self):
+        order = place(make_customer("50"), make_product())
+        admin = make_admin()
+        client = signed_in(admin)
+        page = client.get(f"/orders/{order.order_no}/")
+        assert "Cancel order" in page.text and "Timeline" in page.text
+        response = client.post(f"/orders/{order.order_no}/cancel/", headers={"HX-Request": "true"})
+        assert response["HX-Redirect"] == f"/orders/{order.order_no}/"
+        detail = client.get(f"/orders/{order.order_no}/").text
+        assert f"by {admin.username}" in detail
+        assert "Refund" in detail and "Cancelled" in detail
+
+    def test_live_rows_follow_open_orders_and_stop_when_final(self):
+        customer = make_customer("50")
+        order = place(customer, make_product())
+        client = signed_in(customer.user)
+        page = client.get("/orders/").text
+        assert f'hx-get="/orders/rows/?no={order.order_no}"' in page and 'hx-trigger="every 3s"' in page
+        rows = client.get("/orders/rows/", {"no": order.order_no}).text
+        assert f'<template><tr id="order-{order.order_no}" hx-swap-oob="true">' in rows and 'hx-trigger="every 3s"' in rows
+        (claimed,) = services.order_claim(worker_id="w", lease_seconds=60)
+        services.order_complete(order=claimed, worker_id="w")
+        rows = client.get("/orders/rows/", {"no": order.order_no}).text
+        assert "Completed" in rows and "hx-trigger" not in rows
+
+    def test_the_detail_page_polls_only_while_open(self):
+        customer = make_customer("50")
+        order = place(customer, make_product())
+        client = signed_in(customer.user)
+        assert 'id="order-live" hx-get' in client.get(f"/orders/{order.order_no}/").text
+        services.order_cancel(order=order, actor=customer.user)
+        live = client.get(f"/orders/{order.order_no}/", headers={"HX-Request": "true"}).text
+        assert live.lstrip().startswith('<div id="order-live">') and "hx-trigger" not in live
