@@ -58,3 +58,28 @@ def test_back_office(page: Page, demo, size):
     expect(page.get_by_role("dialog")).to_be_visible()
     screenshot(page, f"customer-balance-dialog-{size}")
     assert_accessible(page)
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_orders(page: Page, demo, size):
+    width, height = WIDTHS[size]
+    page.set_viewport_size({"width": width, "height": height})
+    sign_in(page, "admin")
+    page.goto("/orders/?status=pending&status=running")
+    screenshot(page, f"orders-admin-{size}")
+    assert_accessible(page)
+    page.locator("#orders-table tbody tr").first.get_by_role("link").first.click()
+    screenshot(page, f"order-detail-{size}")
+    assert_accessible(page)
+    page.get_by_role("button", name="Sign out", exact=True).click()
+
+    sign_in(page, "customer00001")
+    page.goto("/orders/")
+    screenshot(page, f"my-orders-{size}")
+    assert_accessible(page)
+    page.goto("/orders/new/")
+    page.get_by_label("Product").select_option(index=1)
+    page.get_by_label("Quantity").fill("100")
+    expect(page.locator("#quote")).to_contain_text("To pay")
+    screenshot(page, f"new-order-{size}")
+    assert_accessible(page)

@@ -318,12 +318,16 @@ class StatusColumn(tables.Column):
         return format_html('<span class="status {}">{}</span>', record.status, value)
 
 
+# Columns a phone leaves out (the order page has them).
+WIDE_ONLY = {"th": {"class": "hide-sm"}, "td": {"class": "hide-sm"}}
+
+
 class OrderTable(ListTable):
     order_no = ReferenceColumn(verbose_name="Order", orderable=False, url_name="order_detail")
-    created_at = newest_first("Placed")
+    created_at = LocalDateTimeColumn(verbose_name="Placed", order_by=("created_at", "id"), attrs=WIDE_ONLY)
     customer = tables.Column(accessor="customer__name", verbose_name="Customer", orderable=False)
-    product = tables.Column(accessor="product__name", verbose_name="Product", orderable=False)
-    quantity = tables.Column(attrs={"th": {"class": "num"}, "td": {"class": "num"}}, orderable=False)
+    product = tables.Column(accessor="product__name", verbose_name="Product", orderable=False, attrs=WIDE_ONLY)
+    quantity = tables.Column(attrs={"th": {"class": "num hide-sm"}, "td": {"class": "num hide-sm"}}, orderable=False)
     amount = MoneyColumn(order_by=("amount", "id"))
     status = StatusColumn(orderable=False)
     actions = ActionsColumn()
