@@ -27,7 +27,7 @@ endif
 .PHONY: help install migrate demo run test test-sqlite test-postgres postgres chromium check clean
 
 help:
-	@echo "make run     set everything up (virtualenv, packages, database, demo data) and serve on http://$(HOST):$(PORT)/"
+	@echo "make run     set everything up (virtualenv, packages, database, demo data) and serve on http://$(HOST):$(PORT)/ with an agent"
 	@echo "make test    set everything up and run the whole suite on SQLite and on PostgreSQL"
 	@echo "make check   Django system checks and a models/migrations consistency check"
 	@echo "make clean   remove the virtualenv, the SQLite database and caches"
@@ -51,8 +51,9 @@ migrate: install
 demo: migrate
 	$(MANAGE) seed_demo
 
+# The web server and one agent together (Procfile.dev, through honcho); Ctrl-C stops both.
 run: demo
-	$(MANAGE) runserver $(HOST):$(PORT)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PORT=$(PORT) honcho start -f Procfile.dev
 
 check: install
 	$(MANAGE) check

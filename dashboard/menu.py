@@ -34,6 +34,7 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("Products", "product_list", "box", "orders.change_product"),
     MenuItem("Transactions", "ledger_list", "wallet", "orders.view_ledgerentry"),
     MenuItem("Payments", "payment_list", "card", "orders.view_payment"),
+    MenuItem("Agents", "agent_list", "cpu", "orders.view_all_orders"),
     MenuItem("Users", "user_list", "key", "auth.view_user"),
     MenuItem("Password", "password_change", "lock"),
 )

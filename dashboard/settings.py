@@ -239,6 +239,36 @@ X_FRAME_OPTIONS = "DENY"
 # --- Domain ----------------------------------------------------------------------
 CURRENCY = os.environ.get("CURRENCY", "CNY")
 
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    try:
+        return float(value) if value else default
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}") from exc
+
+
+# --- The agent (manage.py run_agent) -------------------------------------------------
+# What executing an order means: "simulated" (the default: waits, sometimes fails —
+# nothing is really fulfilled), "webhook", or a dotted path (orders/executors.py).
+ORDER_EXECUTOR = os.environ.get("ORDER_EXECUTOR", "simulated")
+ORDER_WEBHOOK_URL = os.environ.get("ORDER_WEBHOOK_URL", "")
+ORDER_WEBHOOK_SECRET = os.environ.get("ORDER_WEBHOOK_SECRET", "")
+ORDER_WEBHOOK_TIMEOUT = env_float("ORDER_WEBHOOK_TIMEOUT", 10)
+AGENT_SIMULATED_SECONDS_PER_UNIT = env_float("AGENT_SIMULATED_SECONDS_PER_UNIT", 0.01)
+AGENT_SIMULATED_MAX_SECONDS = env_float("AGENT_SIMULATED_MAX_SECONDS", 8)
+AGENT_SIMULATED_FAILURE_RATE = env_float("AGENT_SIMULATED_FAILURE_RATE", 0.05)
+AGENT_CONCURRENCY = env_int("AGENT_CONCURRENCY", 4)
+AGENT_POLL_SECONDS = env_float("AGENT_POLL_SECONDS", 1)
+AGENT_BATCH_SIZE = env_int("AGENT_BATCH_SIZE", 10)
+# An order's claim lasts this long unless its agent renews it (every third of it).
+AGENT_LEASE_SECONDS = env_int("AGENT_LEASE_SECONDS", 30)
+AGENT_MAX_ATTEMPTS = env_int("AGENT_MAX_ATTEMPTS", 3)
+# The first retry waits this long; each further one twice as long.
+AGENT_RETRY_BASE_SECONDS = env_float("AGENT_RETRY_BASE_SECONDS", 5)
+# On SIGTERM, how long the agent lets running orders finish before releasing them.
+AGENT_SHUTDOWN_SECONDS = env_float("AGENT_SHUTDOWN_SECONDS", 20)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

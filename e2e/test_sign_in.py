@@ -18,7 +18,7 @@ def test_admin_signs_in_and_sees_the_admin_menu(page: Page, admin):
     sign_in(page, admin.username)
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
     expect(menu(page)).to_have_text(
-        ["Dashboard", "Orders", "Customers", "Levels", "Products", "Transactions", "Payments", "Users", "Password"]
+        ["Dashboard", "Orders", "Customers", "Levels", "Products", "Transactions", "Payments", "Agents", "Users", "Password"]
     )
     expect(page.locator(".role-chip")).to_have_text("Admin")
     expect(page.get_by_role("img", name="Orders and revenue, last 30 days")).to_be_visible()

@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from orders.models import (
+    Agent,
     Customer,
     LedgerEntry,
     LedgerKind,
@@ -217,3 +218,12 @@ class OrderFilter(ListFilterSet):
         if not self.for_customer:
             matches |= Q(customer_id__in=_ids(Customer.objects.filter(_customer_matches(value))))
         return queryset.filter(matches)
+
+
+class AgentFilter(ListFilterSet):
+    class Meta:
+        model = Agent
+        fields: list[str] = []
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(worker_id__icontains=value.strip()) | Q(host__icontains=value.strip()))

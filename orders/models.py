@@ -163,6 +163,9 @@ class Order(models.Model):
     last_error = models.TextField(blank=True)
     claimed_by = models.CharField(max_length=100, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    retry_at = models.DateTimeField(
+        null=True, blank=True, help_text="A pending order retried after a failure is not claimed before this."
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -365,3 +368,26 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return self.entry_no
+
+
+class Agent(models.Model):
+    """One run of `manage.py run_agent`: what the Agents page shows."""
+
+    worker_id = models.CharField(max_length=100, unique=True)
+    host = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    executor = models.CharField(max_length=200)
+    concurrency = models.PositiveSmallIntegerField()
+    started_at = models.DateTimeField(default=timezone.now)
+    last_heartbeat = models.DateTimeField(default=timezone.now)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    completed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    retried = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-last_heartbeat"]
+        indexes = [models.Index(fields=["-last_heartbeat"], name="agent_heartbeat")]
+
+    def __str__(self) -> str:
+        return self.worker_id

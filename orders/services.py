@@ -20,7 +20,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -38,6 +38,7 @@ from orders.errors import (
     QuantityBelowMinimum,
 )
 from orders.models import (
+    Agent,
     Customer,
     LedgerEntry,
     LedgerKind,
@@ -467,7 +468,11 @@ def order_claim(*, worker_id: str, lease_seconds: int, limit: int = 1) -> list[O
     database without SKIP LOCKED) correct.
     """
     now = timezone.now()
-    queue = Order.objects.filter(status=OrderStatus.PENDING).order_by("created_at", "id")
+    queue = (
+        Order.objects.filter(status=OrderStatus.PENDING)
+        .filter(Q(retry_at__isnull=True) | Q(retry_at__lte=now))
+        .order_by("created_at", "id")
+    )
     if connection.features.has_select_for_update_skip_locked:
         queue = queue.select_for_update(skip_locked=True)
     candidates = list(queue.values_list("pk", flat=True)[:limit])
@@ -479,6 +484,7 @@ def order_claim(*, worker_id: str, lease_seconds: int, limit: int = 1) -> list[O
         claimed_by=worker_id,
         lease_expires_at=lease,
         attempts=F("attempts") + 1,
+        retry_at=None,
         started_at=Coalesce("started_at", now),
         updated_at=now,
     )
@@ -545,3 +551,76 @@ def order_release(*, order: Order, worker_id: str, error: str = "") -> Order:
         claimed_by="",
         lease_expires_at=None,
     )
+
+
+@transaction.atomic
+def order_retry(*, order: Order, worker_id: str, error: str, delay_seconds: float) -> Order:
+    """Puts a failed attempt back in the queue, not to be claimed for `delay_seconds`."""
+    return _transition(
+        order,
+        expected=OrderStatus.RUNNING,
+        to=OrderStatus.PENDING,
+        actor=None,
+        worker_id=worker_id,
+        note=f"Attempt {order.attempts} failed on {worker_id}: {error}; retry in {delay_seconds:.0f} s",
+        last_error=error,
+        claimed_by="",
+        lease_expires_at=None,
+        retry_at=timezone.now() + timedelta(seconds=delay_seconds),
+    )
+
+
+def order_renew_leases(*, worker_id: str, order_ids: list[int], lease_seconds: int) -> set[int]:
+    """Extends the leases `worker_id` still holds; returns the ids it still holds.
+
+    An order missing from the answer was taken away (its lease expired and the sweep
+    returned it to the queue): its result must not be reported.
+    """
+    lease = timezone.now() + timedelta(seconds=lease_seconds)
+    held = Order.objects.filter(pk__in=order_ids, status=OrderStatus.RUNNING, claimed_by=worker_id)
+    held.update(lease_expires_at=lease)
+    return set(held.values_list("pk", flat=True))
+
+
+def order_expire_leases(*, max_attempts: int, limit: int = 100) -> int:
+    """Running orders whose lease ran out (their agent died): back to the queue, or
+    failed and refunded once their attempts are used up. Returns how many."""
+    now = timezone.now()
+    expired = 0
+    with transaction.atomic():
+        stale = Order.objects.filter(status=OrderStatus.RUNNING, lease_expires_at__lt=now).order_by("lease_expires_at")
+        if connection.features.has_select_for_update_skip_locked:
+            stale = stale.select_for_update(skip_locked=True)
+        for order in list(stale[:limit]):
+            worker = order.claimed_by
+            error = f"The lease of {worker} expired (the agent stopped answering)"
+            if order.attempts >= max_attempts:
+                order_fail(order=order, worker_id=worker, error=error)
+            else:
+                _transition(
+                    order, expected=OrderStatus.RUNNING, to=OrderStatus.PENDING, actor=None, worker_id=worker,
+                    note=f"{error}; back in the queue", last_error=error, claimed_by="", lease_expires_at=None,
+                )
+            expired += 1
+    return expired
+
+
+# --- agents ------------------------------------------------------------------------
+
+
+def agent_start(*, worker_id: str, host: str, pid: int, executor: str, concurrency: int) -> Agent:
+    return Agent.objects.create(worker_id=worker_id, host=host, pid=pid, executor=executor, concurrency=concurrency)
+
+
+def agent_heartbeat(*, worker_id: str, completed: int = 0, failed: int = 0, retried: int = 0) -> None:
+    Agent.objects.filter(worker_id=worker_id).update(
+        last_heartbeat=timezone.now(),
+        completed=F("completed") + completed,
+        failed=F("failed") + failed,
+        retried=F("retried") + retried,
+    )
+
+
+def agent_stop(*, worker_id: str) -> None:
+    now = timezone.now()
+    Agent.objects.filter(worker_id=worker_id).update(last_heartbeat=now, stopped_at=now)

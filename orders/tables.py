@@ -4,9 +4,11 @@ selector keep a page at a constant number of queries."""
 
 import functools
 import inspect
+from datetime import timedelta
 from functools import cached_property
 
 import django_tables2 as tables
+from django.conf import settings
 from django_tables2.utils import Accessor, AttributeDict
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -14,7 +16,7 @@ from django.middleware.csrf import get_token
 from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from orders.models import Customer, LedgerEntry, Level, Order, OrderStatus, Payment, Product
+from orders.models import Agent, Customer, LedgerEntry, Level, Order, OrderStatus, Payment, Product
 from orders.templatetags.money import money
 
 DATETIME_FORMAT = "%Y-%m-%d %H:%M"
@@ -346,3 +348,44 @@ class OrderTable(ListTable):
             confirm=f"Cancel order {record.order_no}? Its {money(record.amount)} goes back to the balance.",
             vals='{"row": "1"}', target="closest tr", swap="outerHTML",
         )
+
+
+class AgentTable(ListTable):
+    worker_id = tables.Column(verbose_name="Agent", attrs={"td": {"class": "mono"}})
+    state = tables.Column(empty_values=(), verbose_name="State", orderable=False)
+    host = tables.Column(orderable=False)
+    executor = tables.Column(orderable=False)
+    started_at = LocalDateTimeColumn(verbose_name="Started")
+    last_heartbeat = LocalDateTimeColumn(verbose_name="Last heartbeat", format="%Y-%m-%d %H:%M:%S")
+    completed = tables.Column(attrs={"th": {"class": "num"}, "td": {"class": "num"}})
+    failed = tables.Column(attrs={"th": {"class": "num"}, "td": {"class": "num"}})
+    current = tables.Column(empty_values=(), verbose_name="Running now", orderable=False, exclude_from_export=True)
+
+    class Meta(ListTable.Meta):
+        model = Agent
+        fields = ("worker_id", "state", "host", "executor", "started_at", "last_heartbeat", "completed", "failed", "current")
+        order_by = ("-last_heartbeat",)
+        empty_text = "No agent has run yet. Start one with `python manage.py run_agent` (make run starts one)."
+
+    @cached_property
+    def running_orders(self) -> dict[str, list[str]]:
+        """The orders each agent on this page holds right now: one query."""
+        workers = [row.record.worker_id for row in self.paginated_rows]
+        held: dict[str, list[str]] = {}
+        for worker, order_no in Order.objects.filter(status=OrderStatus.RUNNING, claimed_by__in=workers).values_list("claimed_by", "order_no"):
+            held.setdefault(worker, []).append(order_no)
+        return held
+
+    def render_state(self, record):
+        if record.stopped_at:
+            return format_html('<span class="status cancelled">{}</span>', "Stopped")
+        if record.last_heartbeat < timezone.now() - timedelta(seconds=settings.AGENT_LEASE_SECONDS):
+            return format_html('<span class="status failed" title="{}">{}</span>', "No heartbeat for longer than a lease: the agent has probably died; its orders return to the queue when their leases expire.", "Stale")
+        return format_html('<span class="status completed">{}</span>', "Alive")
+
+    def value_state(self, record):
+        return "stopped" if record.stopped_at else "alive"
+
+    def render_current(self, record):
+        numbers = self.running_orders.get(record.worker_id, [])
+        return format_html_join(" ", '<a class="mono" href="{}">{}</a>', ((reverse("order_detail", args=[n]), n) for n in numbers)) or "—"

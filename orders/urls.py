@@ -1,6 +1,6 @@
 from django.urls import path
 
-from orders.views import catalog, customers, money, orders
+from orders.views import agents, catalog, customers, money, orders
 
 urlpatterns = [
     path("customers/", customers.customer_list, name="customer_list"),
@@ -29,3 +29,5 @@ urlpatterns += [
     path("orders/<str:order_no>/", orders.order_detail, name="order_detail"),
     path("orders/<str:order_no>/cancel/", orders.order_cancel, name="order_cancel"),
 ]
+
+urlpatterns += [path("agents/", agents.agent_list, name="agent_list")]

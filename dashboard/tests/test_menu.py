@@ -13,7 +13,7 @@ def labels(user) -> list[str]:
 
 def test_each_role_sees_its_own_menu():
     assert labels(make_admin()) == [
-        "Dashboard", "Orders", "Customers", "Levels", "Products", "Transactions", "Payments", "Users", "Password"
+        "Dashboard", "Orders", "Customers", "Levels", "Products", "Transactions", "Payments", "Agents", "Users", "Password"
     ]
     assert labels(make_customer().user) == ["Dashboard", "Orders", "New order", "Transactions", "Payments", "Password"]
 

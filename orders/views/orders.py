@@ -12,6 +12,7 @@ from django_tables2 import RequestConfig
 from dashboard.permissions import permission_required
 from orders import selectors, services
 from orders.errors import IdempotencyConflict, InsufficientBalance, OrderPlatformError
+from orders.executors import executor_class
 from orders.filters import OrderFilter, reference
 from orders.forms import OrderForm, QuoteForm, new_idempotency_key
 from orders.listing import render_list
@@ -70,7 +71,7 @@ def order_rows(request: HttpRequest) -> HttpResponse:
 @permission_required("orders.view_order")
 def order_detail(request: HttpRequest, order_no: str) -> HttpResponse:
     order = selectors.order_get_for(request.user, order_no)
-    context = {**selectors.order_history(order), "order": order, "poll_seconds": POLL_SECONDS}
+    context = {**selectors.order_history(order), "order": order, "poll_seconds": POLL_SECONDS, "executor": executor_class()}
     template = "orders/order_detail.html#order-live" if request.htmx else "orders/order_detail.html"
     return render(request, template, context)
 

@@ -1,0 +1,19 @@
+"""The Agents page: who is fulfilling orders, and how it is going."""
+
+from django.http import HttpRequest, HttpResponse
+
+from dashboard.permissions import permission_required
+from orders.executors import executor_class
+from orders.filters import AgentFilter
+from orders.listing import render_list
+from orders.models import Agent
+from orders.tables import AgentTable
+
+
+@permission_required("orders.view_all_orders")
+def agent_list(request: HttpRequest) -> HttpResponse:
+    filterset = AgentFilter(request.GET or None, queryset=Agent.objects.all())
+    return render_list(
+        request, filterset=filterset, table_class=AgentTable, template="orders/agent_list.html",
+        region="agents-table", export_name="agents", context={"executor": executor_class()},
+    )
