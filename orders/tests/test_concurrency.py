@@ -336,3 +336,29 @@ def test_cancel_requests_racing_each_other_over_http_refund_once():
     assert order.ledger_entries.filter(kind=LedgerKind.REFUND).count() == 1
     assert balance_of(customer) == Decimal("40.00")
     assert_invariants()
+
+
+def test_a_cancel_racing_a_claim_100_times_never_both():
+    """Each order ends cancelled with one refund, or claimed and completed with none."""
+    customer = make_customer("1000.00")
+    product = make_product(tiers=((1, "1.00"),))
+
+    def cancel(order: Order):
+        return services.order_cancel(order=Order.objects.get(pk=order.pk), actor=None)
+
+    def claim_and_complete(order: Order):
+        for claimed in services.order_claim(worker_id=f"agent-{order.pk}", lease_seconds=60, limit=1):
+            services.order_complete(order=claimed, worker_id=f"agent-{order.pk}")
+
+    for _ in range(100):
+        # One pending order at a time, so the agent's claim can only take this one.
+        order = place(customer, product)
+        run_concurrently(lambda action: action(order), [(cancel,), (claim_and_complete,)], expected=(IllegalTransition,))
+
+    for order in Order.objects.all():
+        refunds = order.ledger_entries.filter(kind=LedgerKind.REFUND).count()
+        if order.status == OrderStatus.CANCELLED:
+            assert refunds == 1 and not order.events.filter(to_status=OrderStatus.RUNNING).exists()
+        else:
+            assert order.status == OrderStatus.COMPLETED and refunds == 0
+    assert_invariants()
