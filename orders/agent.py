@@ -119,7 +119,7 @@ class Agent:
             except DATABASE_ERRORS as error:
                 logger.warning("agent %s: database unavailable (%s); retrying in %.0f s", self.worker_id, error, backoff)
                 connections.close_all()
-                self.stopping.wait(backoff)
+                self.stopping.wait(min(backoff, MAX_BACKOFF_SECONDS))
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
         self._shut_down()
 

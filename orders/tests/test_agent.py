@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test import Client
 from django.utils import timezone
 
@@ -127,6 +127,23 @@ class TestInProcess:
         assert not thread.is_alive()
         assert Counter(Order.objects.values_list("status", flat=True)) == {OrderStatus.PENDING: 2}
         assert sorted(runner.unfinished) == sorted(Order.objects.values_list("pk", flat=True))
+
+    def test_a_database_outage_is_waited_out(self, monkeypatch):
+        orders_for(3)
+        real_claim, failures = services.order_claim, iter([True, True])
+
+        def flaky_claim(**kwargs):
+            if next(failures, False):
+                raise OperationalError("server closed the connection unexpectedly")
+            return real_claim(**kwargs)
+
+        monkeypatch.setattr(services, "order_claim", flaky_claim)
+        monkeypatch.setattr("orders.agent.MAX_BACKOFF_SECONDS", 0.05)
+        runner = agent()
+        started = time.monotonic()
+        runner.run()
+        assert Counter(Order.objects.values_list("status", flat=True)) == {OrderStatus.COMPLETED: 3}
+        assert time.monotonic() - started < 10
 
     def test_the_agents_page(self):
         AgentRow.objects.create(worker_id="gone-1", host="h", pid=1, executor="SimulatedExecutor", concurrency=4,
