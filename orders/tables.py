@@ -365,7 +365,7 @@ class AgentTable(ListTable):
         model = Agent
         fields = ("worker_id", "state", "host", "executor", "started_at", "last_heartbeat", "completed", "failed", "current")
         order_by = ("-last_heartbeat",)
-        empty_text = "No agent has run yet. Start one with `python manage.py run_agent` (make run starts one)."
+        empty_text = "No agent has run yet. Start one with: python manage.py run_agent (make run starts one)."
 
     @cached_property
     def running_orders(self) -> dict[str, list[str]]:
