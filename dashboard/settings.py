@@ -248,6 +248,17 @@ def env_float(name: str, default: float) -> float:
         raise ImproperlyConfigured(f"{name} must be a number, got {value!r}") from exc
 
 
+# --- Card and ATM payments -----------------------------------------------------------
+# The gateway that card and ATM orders are paid through (orders/gateways/): "sandbox"
+# runs inside the app and moves no money.
+PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "sandbox")
+# The sandbox's callback signing secret; a real provider's comes from its dashboard.
+PAYMENT_SANDBOX_SECRET = os.environ.get("PAYMENT_SANDBOX_SECRET", "") or (
+    "sandbox-development-secret" if DEBUG else SECRET_KEY + ":sandbox"
+)
+# An unpaid card or ATM order is cancelled this long after it was placed.
+PAYMENT_TIMEOUT_MINUTES = env_int("PAYMENT_TIMEOUT_MINUTES", 30)
+
 # --- The agent (manage.py run_agent) -------------------------------------------------
 # What executing an order means: "simulated" (the default: waits, sometimes fails —
 # nothing is really fulfilled), "webhook", or a dotted path (orders/executors.py).

@@ -109,6 +109,7 @@ class Agent:
                 if time.monotonic() - last_beat >= beat_every:
                     self._heartbeat()
                     services.order_expire_leases(max_attempts=self.max_attempts)
+                    services.payment_expire_unpaid(older_than_minutes=settings.PAYMENT_TIMEOUT_MINUTES)
                     last_beat = time.monotonic()
                 claimed = self._claim()
                 backoff = 1.0

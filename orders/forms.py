@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
 
 from dashboard.forms import MobileField, PlainLabelsForm
-from orders.models import Customer, LedgerEntry, LedgerKind, Level, Order, PriceTier, Product
+from orders.models import Customer, LedgerEntry, LedgerKind, Level, Order, PaymentMethod, PriceTier, Product
 from orders.money import CENT, MAX_MONEY
 
 
@@ -104,6 +104,11 @@ class QuoteForm(forms.Form):
 
 
 class OrderForm(QuoteForm, PlainLabelsForm):
+    # Optional: an order posted without it is paid from the balance (SPEC §7's fields).
+    method = forms.ChoiceField(
+        label="Pay with", choices=PaymentMethod.choices, initial=PaymentMethod.BALANCE, widget=forms.RadioSelect,
+        required=False,
+    )
     target = forms.CharField(
         max_length=Order._meta.get_field("target").max_length,
         help_text="What the order acts on: a link, an account, a page.",
@@ -114,6 +119,9 @@ class OrderForm(QuoteForm, PlainLabelsForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["quantity"].widget.attrs.update(inputmode="numeric")
+
+    def clean_method(self) -> str:
+        return self.cleaned_data["method"] or PaymentMethod.BALANCE
 
 
 class LevelForm(forms.ModelForm):

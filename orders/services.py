@@ -25,6 +25,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from dashboard import accounts
+from orders import gateways
 from dashboard.roles import CUSTOMER_GROUP
 from orders.errors import (
     ConcurrentUpdate,
@@ -326,8 +327,22 @@ def order_place(
     memo: str = "",
     idempotency_key: str,
     actor: Actor = None,
+    method: str = PaymentMethod.BALANCE,
+    callback_url: str = "",
+    return_url: str = "",
 ) -> Order:
-    """Charges the balance and queues the order as pending, or writes nothing."""
+    """Charges the balance and queues the order as pending, or writes nothing.
+
+    With `method` card or ATM nothing is charged: the order waits for the gateway
+    (`awaiting_payment`) with a pending charge payment carrying the gateway's token
+    and pay URL (or ATM account); `payment_settle` takes it from there.
+    """
+    if method != PaymentMethod.BALANCE:
+        return _order_place_through_gateway(
+            customer=customer, product=product, quantity=quantity, target=target, memo=memo,
+            idempotency_key=idempotency_key, actor=actor, method=method, callback_url=callback_url,
+            return_url=return_url,
+        )
     _check_idempotency_key(idempotency_key)
     _check_text(target, field="target", max_length=Order._meta.get_field("target").max_length, required=True)
     _check_text(memo, field="memo", max_length=Order._meta.get_field("memo").max_length)
@@ -379,6 +394,94 @@ def order_place(
             order=order, from_status="", to_status=OrderStatus.PENDING, actor=actor, note="Placed"
         )
         return order
+
+
+def _order_place_through_gateway(
+    *, customer, product, quantity, target, memo, idempotency_key, actor, method, callback_url, return_url
+) -> Order:
+    if method not in (PaymentMethod.CARD, PaymentMethod.ATM):
+        raise InvalidRequest("Choose how to pay: balance, card or ATM transfer.")
+    _check_idempotency_key(idempotency_key)
+    _check_text(target, field="target", max_length=Order._meta.get_field("target").max_length, required=True)
+    _check_text(memo, field="memo", max_length=Order._meta.get_field("memo").max_length)
+    with transaction.atomic():
+        locked = _lock_customer(customer.pk)
+        previous = Order.objects.filter(customer=locked, idempotency_key=idempotency_key).first()
+        if previous is not None:
+            payment = previous.payments.filter(kind=PaymentKind.CHARGE).first()
+            same = (previous.product_id, previous.quantity, previous.target, previous.memo, payment and payment.method)
+            if same != (product.pk, quantity, target, memo, method):
+                raise IdempotencyConflict
+            return previous
+        product = Product.objects.get(pk=product.pk)
+        tier, amount = order_quote(customer=locked, product=product, quantity=quantity)
+        order = Order.objects.create(
+            order_no=new_order_no(), customer=locked, product=product, quantity=quantity, target=target, memo=memo,
+            unit_price=tier.unit_price, list_amount=tier.unit_price * quantity, percent=locked.level.percent,
+            amount=amount, status=OrderStatus.AWAITING_PAYMENT, idempotency_key=idempotency_key,
+        )
+        payment = Payment.objects.create(
+            payment_no=new_payment_no(), order=order, method=method, kind=PaymentKind.CHARGE,
+            status=PaymentStatus.PENDING, amount=amount,
+        )
+        return_url = return_url.replace("ORDER_NO", order.order_no)
+        token, pay_url = gateways.get_gateway().create_payment(payment, callback_url=callback_url, return_url=return_url)
+        Payment.objects.filter(pk=payment.pk).update(provider_token=token, pay_url=pay_url)
+        OrderEvent.objects.create(
+            order=order, from_status="", to_status=OrderStatus.AWAITING_PAYMENT, actor=actor,
+            note=f"Placed; awaiting {PaymentMethod(method).label.lower()} payment",
+        )
+        return order
+
+
+def payment_settle(*, token: str, paid: bool, amount: Decimal, source: str) -> Payment:
+    """Records what the gateway says of a pending charge: paid → the order is queued
+    (pending); declined or expired → the order is cancelled. Nothing was charged from
+    the balance, so nothing is refunded. A repeat changes nothing; a different amount
+    is refused (InvalidAmount) and changes nothing."""
+    with transaction.atomic():
+        payment = (
+            Payment.objects.select_for_update()
+            .filter(provider_token=token, kind=PaymentKind.CHARGE)
+            .exclude(provider_token="")
+            .first()
+        )
+        if payment is None:
+            raise InvalidRequest("No payment has this token.")
+        if payment.status != PaymentStatus.PENDING:
+            return payment
+        if money(amount) != payment.amount:
+            raise InvalidAmount(f"The gateway reports {amount}, the payment is {payment.amount}.")
+        order = Order.objects.select_for_update().get(pk=payment.order_id)
+        now = timezone.now()
+        label = PaymentMethod(payment.method).label
+        if paid:
+            Payment.objects.filter(pk=payment.pk).update(status=PaymentStatus.SUCCEEDED, updated_at=now)
+            _transition(order, expected=OrderStatus.AWAITING_PAYMENT, to=OrderStatus.PENDING, actor=None,
+                        note=f"{label} payment received ({source})")
+        else:
+            Payment.objects.filter(pk=payment.pk).update(status=PaymentStatus.FAILED, updated_at=now)
+            _transition(order, expected=OrderStatus.AWAITING_PAYMENT, to=OrderStatus.CANCELLED, actor=None,
+                        note=f"{label} payment not made ({source})", finished_at=now)
+        payment.refresh_from_db()
+        return payment
+
+
+def payment_expire_unpaid(*, older_than_minutes: int, limit: int = 100) -> int:
+    """Asks the gateway about charges still pending after the timeout: paid ones are
+    settled as paid, the rest cancelled. Returns how many were settled."""
+    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
+    due = list(
+        Payment.objects.filter(kind=PaymentKind.CHARGE, status=PaymentStatus.PENDING, created_at__lt=cutoff)
+        .exclude(provider_token="")
+        .order_by("created_at")[:limit]
+    )
+    gateway = gateways.get_gateway()
+    for payment in due:
+        paid = gateway.query_status(payment) == "paid"
+        payment_settle(token=payment.provider_token, paid=paid, amount=payment.amount,
+                       source="found paid by the expiry sweep" if paid else f"expired after {older_than_minutes} minutes")
+    return len(due)
 
 
 def _transition(

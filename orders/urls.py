@@ -1,6 +1,6 @@
 from django.urls import path
 
-from orders.views import agents, catalog, customers, money, orders
+from orders.views import agents, catalog, customers, money, orders, payments
 
 urlpatterns = [
     path("customers/", customers.customer_list, name="customer_list"),
@@ -31,3 +31,9 @@ urlpatterns += [
 ]
 
 urlpatterns += [path("agents/", agents.agent_list, name="agent_list")]
+
+urlpatterns += [
+    path("payments/callback/<str:provider>/", payments.payment_callback, name="payment_callback"),
+    path("sandbox/card/<str:token>/", payments.sandbox_card, name="sandbox_card"),
+    path("sandbox/atm/", payments.sandbox_atm, name="sandbox_atm"),
+]

@@ -9,8 +9,8 @@ from orders.tests.factories import make_admin, make_customer
 
 pytestmark = pytest.mark.django_db
 
-# Server-to-server endpoints that authenticate by signature instead (none yet).
-CSRF_EXEMPT: set[str] = set()
+# Server-to-server endpoints that authenticate by signature instead.
+CSRF_EXEMPT: set[str] = {"/payments/callback/x/"}
 
 
 def every_path(patterns=None, prefix: str = "") -> list[str]:

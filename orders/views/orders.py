@@ -1,6 +1,9 @@
 """Orders for both roles: the list (the admin's order center, a customer's own orders),
 the detail with its timeline, placing with a live quote, cancelling, and live status."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,7 +19,8 @@ from orders.executors import executor_class
 from orders.filters import OrderFilter, reference
 from orders.forms import OrderForm, QuoteForm, new_idempotency_key
 from orders.listing import render_list
-from orders.models import OrderStatus
+from orders import gateways
+from orders.models import OrderStatus, PaymentMethod, PaymentStatus
 from orders.tables import OrderTable
 from orders.templatetags.money import money
 
@@ -71,7 +75,10 @@ def order_rows(request: HttpRequest) -> HttpResponse:
 @permission_required("orders.view_order")
 def order_detail(request: HttpRequest, order_no: str) -> HttpResponse:
     order = selectors.order_get_for(request.user, order_no)
-    context = {**selectors.order_history(order), "order": order, "poll_seconds": POLL_SECONDS, "executor": executor_class()}
+    history = selectors.order_history(order)
+    awaiting = next((p for p in history["payments"] if p.kind == "charge" and p.status == PaymentStatus.PENDING), None)
+    context = {**history, "order": order, "awaiting": awaiting, "poll_seconds": POLL_SECONDS, "executor": executor_class(),
+               "pay_by": awaiting and awaiting.created_at + timedelta(minutes=settings.PAYMENT_TIMEOUT_MINUTES)}
     template = "orders/order_detail.html#order-live" if request.htmx else "orders/order_detail.html"
     return render(request, template, context)
 
@@ -110,15 +117,28 @@ def order_create(request: HttpRequest) -> HttpResponse:
     status = 422
     if form.is_valid():
         try:
-            order = services.order_place(customer=customer, actor=request.user, **form.cleaned_data)
+            order = services.order_place(
+                customer=customer, actor=request.user, **form.cleaned_data,
+                callback_url=request.build_absolute_uri(reverse("payment_callback", args=[gateways.get_gateway().name])),
+                return_url=request.build_absolute_uri(reverse("order_detail", args=["ORDER_NO"])),
+            )
         except OrderPlatformError as refused:
             form.add_error("quantity" if isinstance(refused, InsufficientBalance) else None, refused.message)
             status = 409 if isinstance(refused, IdempotencyConflict) else 422
         else:
-            messages.success(request, f"Order {order.order_no} is placed; {money(order.amount)} was charged to your balance.")
-            return redirect("order_detail", order.order_no)
+            return _placed(request, order)
     context = {"form": form, "customer": customer, "quote": _quote(customer, request.POST)}
     return render(request, "orders/order_form.html", context, status=status)
+
+
+def _placed(request: HttpRequest, order) -> HttpResponse:
+    charge = order.payments.get(kind="charge")
+    if charge.method == PaymentMethod.BALANCE:
+        messages.success(request, f"Order {order.order_no} is placed; {money(order.amount)} was charged to your balance.")
+        return redirect("order_detail", order.order_no)
+    if charge.method == PaymentMethod.CARD and charge.status == PaymentStatus.PENDING:
+        return redirect(charge.pay_url)
+    return redirect("order_detail", order.order_no)
 
 
 @permission_required("orders.place_order")
