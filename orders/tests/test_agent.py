@@ -124,6 +124,7 @@ class TestInProcess:
         runner.stop()
         thread.join(5)
         gate.set()
+        runner.pool.shutdown(wait=True)  # the released orders' executors finish; their results are refused
         assert not thread.is_alive()
         assert Counter(Order.objects.values_list("status", flat=True)) == {OrderStatus.PENDING: 2}
         assert sorted(runner.unfinished) == sorted(Order.objects.values_list("pk", flat=True))

@@ -362,3 +362,65 @@ def test_a_cancel_racing_a_claim_100_times_never_both():
         else:
             assert order.status == OrderStatus.COMPLETED and refunds == 0
     assert_invariants()
+
+
+def _card_order(customer, product) -> Order:
+    return services.order_place(
+        customer=customer, product=product, quantity=1, target="t", idempotency_key=key(),
+        method="card", callback_url="http://testserver/payments/callback/sandbox/",
+    )
+
+
+def test_callbacks_arriving_together_for_one_payment_have_one_effect():
+    import json as _json
+    import time as _time
+
+    from django.test import Client
+
+    from orders.gateways.base import sign
+
+    customer = make_customer("0")
+    order = _card_order(customer, make_product(tiers=((1, "9.00"),)))
+    token = order.payments.get().provider_token
+    body = _json.dumps({"token": token, "status": "paid", "amount": "9.00"}).encode()
+    stamp = str(int(_time.time()))
+    headers = {"X-Timestamp": stamp, "X-Signature": sign("sandbox-development-secret", stamp, body)}
+
+    outcomes = run_concurrently(
+        lambda: Client().post("/payments/callback/sandbox/", body, content_type="application/json", headers=headers),
+        [() for _ in range(10)],
+    )
+
+    assert [response.status_code for response in outcomes] == [200] * 10
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING
+    assert order.events.filter(to_status=OrderStatus.PENDING).count() == 1
+    assert_invariants()
+
+
+def test_a_callback_racing_the_expiry_sweep_pays_or_cancels_never_both():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    customer = make_customer("0")
+    product = make_product(tiers=((1, "4.00"),))
+    for _ in range(30):
+        order = _card_order(customer, product)
+        payment = order.payments.get()
+        Payment.objects.filter(pk=payment.pk).update(created_at=timezone.now() - timedelta(minutes=31))
+        run_concurrently(
+            lambda action: action(),
+            [(lambda: services.payment_settle(token=payment.provider_token, paid=True, amount=payment.amount, source="callback"),),
+             (lambda: services.payment_expire_unpaid(older_than_minutes=30),)],
+        )
+    for order in Order.objects.all():
+        charge = order.payments.get(kind=PaymentKind.CHARGE)
+        if order.status == OrderStatus.PENDING:
+            assert charge.status == "succeeded"
+        else:
+            assert order.status == OrderStatus.CANCELLED and charge.status == "failed"
+        assert not order.payments.filter(kind=PaymentKind.REFUND).exists()
+        assert not order.ledger_entries.exists()
+    assert balance_of(customer) == Decimal("0.00")
+    assert_invariants()

@@ -33,7 +33,7 @@ def payment_callback(request: HttpRequest, provider: str) -> HttpResponse:
         logger.warning("payment callback from %s refused: %s", provider, refused.message)
         return JsonResponse({"error": refused.message}, status=refused.status)
     except InvalidAmount as mismatch:
-        logger.warning("payment callback from %s refused: %s", provider, mismatch.message)
+        logger.warning("payment callback from %s refused, amount mismatch: %s", provider, mismatch.message)
         return JsonResponse({"error": "amount mismatch"}, status=400)
     except InvalidRequest:
         return JsonResponse({"error": "unknown payment"}, status=404)
