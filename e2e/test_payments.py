@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.conftest import assert_accessible, sign_in
+from e2e.conftest import assert_accessible, screenshot, sign_in
 from orders import services
 from orders.models import Order
 from orders.tests.factories import make_product
@@ -36,6 +36,7 @@ def test_customer_pays_by_card_and_watches_the_order_complete(page: Page, custom
     order_by_card(page, product, "3")
     expect(page.get_by_text("Sandbox", exact=False).first).to_be_visible()
     expect(page.get_by_role("heading", name="Pay by card")).to_be_visible()
+    screenshot(page, "sandbox-card")
     assert_accessible(page)
     page.get_by_role("button", name="Approve payment").click()
     expect(page.get_by_role("heading", name=re.compile(r"^Order "))).to_be_visible()
@@ -64,6 +65,7 @@ def test_an_atm_transfer_marked_received_by_an_admin_completes(page: Page, brows
     expect(page.get_by_text("Transfer CNY 20.00 to account")).to_be_visible()
     account = Order.objects.get(customer=customer).payments.get().pay_url
     expect(page.locator("#order-live")).to_contain_text(account)
+    screenshot(page, "atm-order")
     assert_accessible(page)
 
     admin_page = browser.new_page(base_url=base_url)

@@ -429,7 +429,7 @@ def _order_place_through_gateway(
         Payment.objects.filter(pk=payment.pk).update(provider_token=token, pay_url=pay_url)
         OrderEvent.objects.create(
             order=order, from_status="", to_status=OrderStatus.AWAITING_PAYMENT, actor=actor,
-            note=f"Placed; awaiting {PaymentMethod(method).label.lower()} payment",
+            note="Placed; awaiting " + ("the card payment" if method == PaymentMethod.CARD else "the ATM transfer"),
         )
         return order
 
