@@ -200,3 +200,16 @@ class TestExpiryAndRefunds:
         order = gateway_order()
         with pytest.raises(IllegalTransition):
             services.order_cancel(order=order, actor=None)
+
+
+@pytest.mark.django_db
+def test_admins_find_gateway_payments_by_token_number_method_and_status():
+    order = gateway_order(PaymentMethod.ATM)
+    charge = charge_of(order)
+    gateway_order()  # a card one
+    admin = Client()
+    admin.force_login(make_admin())
+    found = lambda **q: [p.pk for p in admin.get("/payments/", q).context["table"].page.object_list.data]  # noqa: E731
+    assert found(q=charge.provider_token) == [charge.pk]
+    assert found(q=charge.payment_no) == [charge.pk]
+    assert found(method="atm", status="pending") == [charge.pk]
