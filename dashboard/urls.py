@@ -5,6 +5,7 @@ from dashboard import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
     path("login/", views.sign_in, name="login"),
     path("login/sms/", views.sign_in_sms, name="login_sms"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

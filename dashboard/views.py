@@ -6,7 +6,9 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth.views import PasswordResetConfirmView
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseServerError
+from django.db import DatabaseError, connection
+from django.db.migrations.executor import MigrationExecutor
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.template import loader
 from django.template.defaultfilters import pluralize
@@ -184,6 +186,27 @@ def user_sign_out(request: HttpRequest, pk: int) -> HttpResponse:
         return f"Ended {ended} session{pluralize(ended)} of {account.get_username()}."
 
     return _user_action(request, pk, sign_out)
+
+
+_migrations_applied = False
+
+
+@never_cache
+def healthz(request: HttpRequest) -> HttpResponse:
+    """200 when the database answers and every migration is applied, else 503 (for load balancers)."""
+    global _migrations_applied
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        if not _migrations_applied:
+            executor = MigrationExecutor(connection)
+            # Migrations only move forward: once applied, there is no need to look again.
+            _migrations_applied = not executor.migration_plan(executor.loader.graph.leaf_nodes())
+    except DatabaseError as error:
+        return JsonResponse({"status": "unavailable", "database": type(error).__name__}, status=503)
+    if not _migrations_applied:
+        return JsonResponse({"status": "unavailable", "database": "ok", "migrations": "pending"}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok", "migrations": "applied"})
 
 
 def bad_request(request: HttpRequest, exception=None) -> HttpResponse:
