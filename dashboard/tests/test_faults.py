@@ -115,12 +115,14 @@ print(len(numbers), len(found), Order.objects.filter(status="completed").count()
 @pytest.fixture(scope="module")
 def cluster():
     cluster = Cluster()
-    env = environment(cluster)
-    manage(env, "migrate", "--no-input")
-    username, product = manage(env, "shell", "-c", SETUP).split()
-    cluster.env, cluster.username, cluster.product = env, username, product
-    yield cluster
-    cluster.remove()
+    try:
+        env = environment(cluster)
+        manage(env, "migrate", "--no-input")
+        username, product = manage(env, "shell", "-c", SETUP).split()
+        cluster.env, cluster.username, cluster.product = env, username, product
+        yield cluster
+    finally:
+        cluster.remove()
 
 
 class KeepRedirects(urllib.request.HTTPRedirectHandler):
