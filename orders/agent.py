@@ -101,7 +101,10 @@ class Agent:
         logger.info("agent %s started: executor %s, %d at a time", self.worker_id, type(self.executor).__name__, self.concurrency)
         beat_every = self.lease_seconds / 3
         last_beat = time.monotonic()
-        backoff = 1.0
+        # Reconnection attempts back off, but never wait longer than one poll: work
+        # resumes within a poll of the database coming back.
+        first_backoff, max_backoff = max(self.poll_seconds / 4, 0.05), max(self.poll_seconds, 0.1)
+        backoff = first_backoff
         while not self.stopping.is_set():
             try:
                 close_old_connections()
@@ -112,16 +115,16 @@ class Agent:
                     services.payment_expire_unpaid(older_than_minutes=settings.PAYMENT_TIMEOUT_MINUTES)
                     last_beat = time.monotonic()
                 claimed = self._claim()
-                backoff = 1.0
+                backoff = first_backoff
                 if self.once and not claimed and not self.in_flight and not self._work_left():
                     break
                 if not claimed:
                     self._wait(self.poll_seconds)
             except DATABASE_ERRORS as error:
-                logger.warning("agent %s: database unavailable (%s); retrying in %.0f s", self.worker_id, error, backoff)
+                logger.warning("agent %s: database unavailable (%s); retrying in %.1f s", self.worker_id, error, backoff)
                 connections.close_all()
-                self.stopping.wait(min(backoff, MAX_BACKOFF_SECONDS))
-                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, max_backoff)
         self._shut_down()
 
     def _claim(self) -> list[Order]:

@@ -139,7 +139,6 @@ class TestInProcess:
             return real_claim(**kwargs)
 
         monkeypatch.setattr(services, "order_claim", flaky_claim)
-        monkeypatch.setattr("orders.agent.MAX_BACKOFF_SECONDS", 0.05)
         runner = agent()
         started = time.monotonic()
         runner.run()
