@@ -29,7 +29,6 @@ from orders.models import Order, OrderStatus
 logger = logging.getLogger("orders.agent")
 
 DATABASE_ERRORS = (OperationalError, InterfaceError)
-MAX_BACKOFF_SECONDS = 30
 
 
 def new_worker_id() -> str:
@@ -232,14 +231,14 @@ class Agent:
         self.unfinished = unfinished
 
     def _until_database_answers(self, call) -> None:
-        backoff = 1.0
+        backoff = max(self.poll_seconds / 4, 0.05)
         while not self.stopping.is_set():
             try:
                 close_old_connections()
                 call()
                 return
             except DATABASE_ERRORS as error:
-                logger.warning("agent %s: database unavailable (%s); retrying in %.0f s", self.worker_id, error, backoff)
+                logger.warning("agent %s: database unavailable (%s); retrying in %.1f s", self.worker_id, error, backoff)
                 connections.close_all()
                 self.stopping.wait(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                backoff = min(backoff * 2, max(self.poll_seconds, 0.1))

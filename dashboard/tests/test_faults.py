@@ -97,6 +97,11 @@ p = make_product(tiers=((1, "1.00"),))
 print(c.user.username, p.pk)
 """
 
+AGENTS = """
+from orders.models import Agent
+print(Agent.objects.filter(stopped_at__isnull=True).count())
+"""
+
 KEYS = """
 from orders.models import Order
 import sys
@@ -277,6 +282,8 @@ def test_the_agent_resumes_after_a_database_restart(cluster):
     gunicorn, base = start_gunicorn(cluster)
     try:
         shop = Shop(base, cluster)
+        while manage(cluster.env, "shell", "-c", AGENTS) == "0":  # the agent is at work before the fault
+            time.sleep(0.2)
         cluster.stop()
         time.sleep(2)
         cluster.start()
