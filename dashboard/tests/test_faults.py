@@ -310,7 +310,8 @@ def test_the_agent_resumes_after_a_database_restart(cluster):
         # Within one poll (0.5 s) of the order being placeable, plus the claim and completion.
         assert resumed < 1.5
     finally:
-        agent.send_signal(signal.SIGTERM)
-        assert agent.wait(30) == 0
         gunicorn.send_signal(signal.SIGTERM)
         gunicorn.wait(30)
+        agent.send_signal(signal.SIGTERM)
+        agent_exit = agent.wait(30)
+    assert agent_exit == 0
