@@ -24,11 +24,12 @@ PYTHON := $(shell for candidate in python3.13 python3.12 python3 \
 	"$$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { echo "$$candidate"; break; }; done)
 endif
 
-.PHONY: help install migrate demo run test test-sqlite test-postgres postgres chromium check clean
+.PHONY: help install migrate demo run test test-sqlite test-postgres postgres chromium wrk bench check clean
 
 help:
 	@echo "make run     set everything up (virtualenv, packages, database, demo data) and serve on http://$(HOST):$(PORT)/ with an agent"
 	@echo "make test    set everything up and run the whole suite on SQLite and on PostgreSQL"
+	@echo "make bench   measure the platform at a million orders against the framework's ceilings (bench/run.py)"
 	@echo "make check   Django system checks and a models/migrations consistency check"
 	@echo "make clean   remove the virtualenv, the SQLite database and caches"
 
@@ -92,6 +93,23 @@ test-sqlite: install chromium
 
 test-postgres: install postgres chromium
 	DATABASE_URL=$(PG_URL) REQUIRE_POSTGRES=1 $(PY) -m pytest
+
+# Installs Debian's wrk (the load generator) and pgbench if they are missing.
+wrk:
+	@if command -v wrk >/dev/null 2>&1 && command -v pgbench >/dev/null 2>&1; then exit 0; fi; \
+	if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "Installing wrk and pgbench for the benchmark (apt-get install wrk postgresql-client)"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk postgresql-client >/dev/null \
+		|| { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk postgresql-client >/dev/null; }; \
+	fi; \
+	command -v wrk >/dev/null 2>&1 && command -v pgbench >/dev/null 2>&1 || { \
+		echo "The benchmark needs wrk and pgbench: apt-get install wrk postgresql-client (macOS: brew install wrk libpq)."; \
+		exit 1; }
+
+# The benchmark (bench/run.py; about 15 minutes, plus 10 the first time to seed a million orders).
+# BENCH_ARGS='--readme' writes the results into README.md; see `bench/run.py --help`.
+bench: install postgres wrk
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .hypothesis

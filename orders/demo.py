@@ -110,20 +110,20 @@ def _stage(progress: Progress, name: str):
 
 
 def seed(*, customers: int, orders: int, password: str | None, progress: Progress,
-         rng: random.Random | None = None) -> Report:
+         rng: random.Random | None = None, pending: int = 0) -> Report:
     # Millions of live objects and no reference cycles worth collecting: the
     # cyclic collector would only rescan them over and over.
     gc.disable()
     try:
         return _seed(customers=customers, orders=orders, password=password, progress=progress,
-                     rng=rng or random.Random())
+                     rng=rng or random.Random(), pending=pending)
     finally:
         gc.enable()
 
 
 @transaction.atomic
 def _seed(*, customers: int, orders: int, password: str | None, progress: Progress,
-          rng: random.Random) -> Report:
+          rng: random.Random, pending: int) -> Report:
     report = Report()
     admin = _ensure_admin(password, report)
     levels = _ensure_levels(report)
@@ -131,7 +131,7 @@ def _seed(*, customers: int, orders: int, password: str | None, progress: Progre
     _ensure_customers(customers, levels, admin, password, report, progress)
     existing = Order.objects.count()
     if orders > existing:
-        _seed_history(orders - existing, products, admin, rng, report, progress)
+        _seed_history(orders - existing, products, admin, rng, report, progress, pending=pending)
     return report
 
 
@@ -299,8 +299,20 @@ def _plan_order(index: int, rng: random.Random, customer: Customer, product: Pro
     return plan
 
 
+def _plan_queued(index: int, customer: Customer, product: Product, placed_at: datetime) -> PlannedOrder:
+    tier = min(product.tiers.all(), key=lambda tier: tier.min_quantity)
+    quantity = tier.min_quantity
+    percent = customer.level.percent
+    return PlannedOrder(
+        index=index, order_no="", customer=customer, product=product, quantity=quantity,
+        unit_price=tier.unit_price, percent=percent, method=PaymentMethod.BALANCE, status=OrderStatus.PENDING,
+        amount=order_amount(unit_price=tier.unit_price, quantity=quantity, percent=percent),
+        placed_at=placed_at, events=[(placed_at, "", OrderStatus.PENDING, "Placed")], paid=True,
+    )
+
+
 def _seed_history(count: int, products: list[Product], admin, rng: random.Random,
-                  report: Report, progress: Progress) -> None:
+                  report: Report, progress: Progress, pending: int = 0) -> None:
     now = timezone.now()
     customers = list(Customer.objects.select_related("level", "user").order_by("id"))
     latest = [Order.objects.aggregate(m=Max("created_at"))["m"],
@@ -309,6 +321,8 @@ def _seed_history(count: int, products: list[Product], admin, rng: random.Random
     span = (now - start).total_seconds()
     # The newest orders are still open: pending, running or awaiting payment.
     recent_from = count - max(30, count // 200)
+    # The newest `pending` orders wait for an agent: paid from the balance, untouched.
+    queued_from = count - pending
 
     done = _stage(progress, "plan")
     # A few customers order a lot, most a little.
@@ -318,7 +332,10 @@ def _seed_history(count: int, products: list[Product], admin, rng: random.Random
     order_nos = _unique_references(rng, ORDER_NO_LENGTH, count)
     plans = []
     for index, (customer, placed_at, order_no) in enumerate(zip(buyers, times, order_nos)):
-        plan = _plan_order(index, rng, customer, rng.choice(products), placed_at, now, index >= recent_from)
+        if index >= queued_from:
+            plan = _plan_queued(index, customer, rng.choice(products), placed_at)
+        else:
+            plan = _plan_order(index, rng, customer, rng.choice(products), placed_at, now, index >= recent_from)
         plan.order_no = order_no
         plans.append(plan)
     done(count)

@@ -2,7 +2,7 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from orders.invariants import run_checks
 from orders.models import Customer, LedgerEntry, Order, OrderStatus, Payment, PaymentMethod
@@ -52,3 +52,17 @@ def test_given_password_is_used_and_not_printed(capsys):
     out = seed(capsys, "--orders", "10", "--customers", "2", "--password", "s3cret-demo-pw")
     assert "s3cret-demo-pw" not in out
     assert password_of("customer00001", "s3cret-demo-pw")
+
+
+def test_pending_makes_a_paid_queue_of_the_newest_orders(capsys):
+    seed(capsys, "--orders", "300", "--customers", "4", "--password", "demo pass 1", "--pending", "120")
+    newest = list(Order.objects.order_by("-created_at", "-id")[:120])
+    assert {order.status for order in newest} == {OrderStatus.PENDING}
+    assert all(order.attempts == 0 and not order.claimed_by for order in newest)
+    assert LedgerEntry.objects.filter(order__in=newest, kind="charge").count() == 120
+    assert all(result.ok for result in run_checks())
+
+
+def test_pending_beyond_orders_is_refused():
+    with pytest.raises(CommandError, match="--pending"):
+        call_command("seed_demo", "--orders", "10", "--pending", "11")

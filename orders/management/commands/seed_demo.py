@@ -18,11 +18,17 @@ class Command(BaseCommand):
             "--password",
             help="Password for the new accounts. Without it, passwords are generated and printed once.",
         )
+        parser.add_argument(
+            "--pending", type=int, default=0,
+            help="How many of the new orders are the newest, paid and pending: a queue for agents (benchmarks).",
+        )
         parser.add_argument("--seed", type=int, help="Random seed, for a reproducible history.")
 
-    def handle(self, *args, customers, orders, password, seed, **options):
+    def handle(self, *args, customers, orders, password, pending, seed, **options):
         if orders < 0 or (customers is not None and customers < 1):
             raise CommandError("--orders must be >= 0 and --customers >= 1.")
+        if not 0 <= pending <= orders:
+            raise CommandError("--pending must be between 0 and --orders.")
         if customers is None:
             customers = min(max(orders // 200, 20), 10_000)
         self.stdout.write(f"Seeding demo data: {customers:,} customers, {orders:,} orders in total.")
@@ -32,6 +38,7 @@ class Command(BaseCommand):
             password=password,
             progress=self.progress,
             rng=random.Random(seed),
+            pending=pending,
         )
         if not report.created or not any(report.created.values()):
             self.stdout.write("Nothing to add: the demo data is already there.")
