@@ -17,6 +17,7 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections, connection, connections
@@ -44,15 +45,23 @@ class Tally:
     retried: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, outcome: str) -> None:
+    def add(self, outcome: str, count: int = 1) -> None:
         with self.lock:
-            setattr(self, outcome, getattr(self, outcome) + 1)
+            setattr(self, outcome, getattr(self, outcome) + count)
 
     def take(self) -> dict[str, int]:
         with self.lock:
             counts = {"completed": self.completed, "failed": self.failed, "retried": self.retried}
             self.completed = self.failed = self.retried = 0
             return counts
+
+
+class Outcome(NamedTuple):
+    """What a worker thread found; the loop reports it while the lease lasts."""
+
+    order: Order
+    error: str | None  # None: done
+    report_by: float  # time.monotonic() when the lease runs out
 
 
 class Agent:
@@ -83,6 +92,7 @@ class Agent:
         self.stopping = threading.Event()
         self.pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="agent")
         self.in_flight: dict[int, Future] = {}
+        self.outcomes: list[Outcome] = []
         self.tally = Tally()
         self.unfinished: list[int] = []
 
@@ -115,7 +125,7 @@ class Agent:
                     last_beat = time.monotonic()
                 claimed = self._claim()
                 backoff = first_backoff
-                if self.once and not claimed and not self.in_flight and not self._work_left():
+                if self.once and not claimed and not self.in_flight and not self.outcomes and not self._work_left():
                     break
                 if not claimed:
                     self._wait(self.poll_seconds)
@@ -133,8 +143,9 @@ class Agent:
         claimed = services.order_claim(
             worker_id=self.worker_id, lease_seconds=self.lease_seconds, limit=min(self.batch_size, free)
         )
+        report_by = time.monotonic() + self.lease_seconds
         for order in claimed:
-            self.in_flight[order.pk] = self.pool.submit(self._execute, order)
+            self.in_flight[order.pk] = self.pool.submit(self._execute, order, report_by)
         return claimed
 
     def _work_left(self) -> bool:
@@ -148,70 +159,90 @@ class Agent:
             self.stopping.wait(seconds)
 
     def _collect(self) -> None:
+        """Takes the outcomes of finished orders and reports them."""
         for pk, future in list(self.in_flight.items()):
             if future.done():
                 del self.in_flight[pk]
+                self.outcomes.append(future.result())
+        self._report()
 
     def _heartbeat(self) -> None:
-        if self.in_flight:
+        holding = [*self.in_flight, *(outcome.order.pk for outcome in self.outcomes)]
+        if holding:
             held = services.order_renew_leases(
-                worker_id=self.worker_id, order_ids=list(self.in_flight), lease_seconds=self.lease_seconds
+                worker_id=self.worker_id, order_ids=holding, lease_seconds=self.lease_seconds
             )
-            for lost in set(self.in_flight) - held:
+            for lost in set(holding) - held:
                 logger.warning("agent %s lost the lease of order %s; its result will not be reported", self.worker_id, lost)
         services.agent_heartbeat(worker_id=self.worker_id, **self.tally.take())
 
     # --- one order, in a worker thread -----------------------------------------------
 
-    def _execute(self, order: Order) -> None:
+    def _execute(self, order: Order, report_by: float) -> Outcome:
+        """Runs the executor; the loop reports the outcome (workers write nothing)."""
         try:
-            try:
-                self.executor.execute(order)
-            except Exception as error:  # the executor's failure is the order's, whatever it is
-                self._report_failure(order, str(error) or type(error).__name__)
-            else:
-                self._report(lambda: services.order_complete(order=order, worker_id=self.worker_id), "completed", order)
+            self.executor.execute(order)
+        except Exception as error:  # the executor's failure is the order's, whatever it is
+            return Outcome(order, str(error) or type(error).__name__, report_by)
         finally:
-            connection.close()
+            connection.close()  # in case the executor used the database from this thread
+        return Outcome(order, None, report_by)
+
+    # --- reporting, in the loop ------------------------------------------------------
+
+    def _report(self) -> None:
+        """Completes the finished orders in one transaction; fails or retries the others.
+
+        A database error leaves the unreported outcomes for the next turn of the loop,
+        which waits the outage out; an outcome whose lease has run out meanwhile is
+        dropped, as the lease sweep has returned (or will return) its order.
+        """
+        now = time.monotonic()
+        for outcome in [o for o in self.outcomes if o.report_by <= now]:
+            logger.error("agent %s: could not report order %s in time; its lease will return it",
+                         self.worker_id, outcome.order.order_no)
+        self.outcomes = [o for o in self.outcomes if o.report_by > now]
+        done = [o.order for o in self.outcomes if o.error is None]
+        if done:
+            completed = services.order_complete_many(orders=done, worker_id=self.worker_id)
+            self.outcomes = [o for o in self.outcomes if o.error is not None]
+            self.tally.add("completed", len(completed))
+            for order in done:
+                if order.pk in completed:
+                    logger.info("agent %s: order %s completed", self.worker_id, order.order_no)
+                else:
+                    logger.warning("agent %s: order %s was no longer ours to report", self.worker_id, order.order_no)
+        while self.outcomes:
+            self._report_failure(self.outcomes[0].order, self.outcomes[0].error)
+            self.outcomes.pop(0)
 
     def _report_failure(self, order: Order, error: str) -> None:
-        if order.attempts >= self.max_attempts:
-            self._report(lambda: services.order_fail(order=order, worker_id=self.worker_id, error=error), "failed", order)
-        else:
-            delay = self.retry_base_seconds * 2 ** (order.attempts - 1)
-            self._report(
-                lambda: services.order_retry(order=order, worker_id=self.worker_id, error=error, delay_seconds=delay),
-                "retried", order,
-            )
-
-    def _report(self, write, outcome: str, order: Order) -> None:
-        """Writes the outcome, waiting out a database restart while the lease lasts."""
-        deadline = time.monotonic() + self.lease_seconds
-        backoff = 0.5
-        while True:
-            try:
-                write()
-                self.tally.add(outcome)
-                logger.info("agent %s: order %s %s", self.worker_id, order.order_no, outcome)
-                return
-            except IllegalTransition:
-                logger.warning("agent %s: order %s was no longer ours to report", self.worker_id, order.order_no)
-                return
-            except DATABASE_ERRORS as error:
-                connection.close()
-                if time.monotonic() + backoff > deadline:
-                    logger.error("agent %s: could not report order %s (%s); its lease will return it", self.worker_id, order.order_no, error)
-                    return
-                time.sleep(backoff)
-                backoff = min(backoff * 2, 5)
+        try:
+            if order.attempts >= self.max_attempts:
+                services.order_fail(order=order, worker_id=self.worker_id, error=error)
+                outcome = "failed"
+            else:
+                delay = self.retry_base_seconds * 2 ** (order.attempts - 1)
+                services.order_retry(order=order, worker_id=self.worker_id, error=error, delay_seconds=delay)
+                outcome = "retried"
+        except IllegalTransition:
+            logger.warning("agent %s: order %s was no longer ours to report", self.worker_id, order.order_no)
+            return
+        self.tally.add(outcome)
+        logger.info("agent %s: order %s %s", self.worker_id, order.order_no, outcome)
 
     # --- stopping --------------------------------------------------------------------
 
     def _shut_down(self) -> None:
         deadline = time.monotonic() + self.shutdown_seconds
-        while self.in_flight and time.monotonic() < deadline:
-            wait(list(self.in_flight.values()), timeout=min(1.0, max(deadline - time.monotonic(), 0)))
-            self._collect()
+        while (self.in_flight or self.outcomes) and time.monotonic() < deadline:
+            if self.in_flight:
+                wait(list(self.in_flight.values()), timeout=min(1.0, max(deadline - time.monotonic(), 0)))
+            try:
+                self._collect()
+            except DATABASE_ERRORS:
+                connections.close_all()
+                self.stopping.wait(0.5)
         unfinished = list(self.in_flight)
         for pk in unfinished:
             try:
