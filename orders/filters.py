@@ -26,6 +26,9 @@ from orders.models import (
     Product,
 )
 from orders.money import MAX_MONEY
+from orders.references import ALPHABET
+
+REFERENCE_CHARACTERS = frozenset(ALPHABET)
 
 
 # At most this many customers (or orders, payments, entries) a search term can stand for.
@@ -111,6 +114,11 @@ def amount_range(field: str = "amount", label: str = "Amount"):
 def reference(value: str) -> str:
     """Order, payment and entry numbers are upper case (Crockford base32)."""
     return value.strip().upper()
+
+
+def could_be_reference(value: str) -> bool:
+    """Whether `value` could be (part of) an order, payment or entry number."""
+    return bool(value.strip()) and set(reference(value)) <= REFERENCE_CHARACTERS
 
 
 class LedgerFilter(ListFilterSet):
@@ -238,10 +246,14 @@ class OrderFilter(ListFilterSet):
         """Part of an order number (a trigram index on PostgreSQL); for admins, also part
         of a customer's username, name or mobile."""
         value = value.strip()
-        matches = Q(order_no__contains=reference(value)) if len(value) >= 3 else Q(order_no=reference(value))
+        matches = Q()
+        # A term with a letter no order number has (a name, say) is not looked for in them:
+        # OR-ing that trigram search in would turn the customers' index scan into a bitmap scan.
+        if could_be_reference(value):
+            matches = Q(order_no__contains=reference(value)) if len(value) >= 3 else Q(order_no=reference(value))
         if not self.for_customer:
             matches |= Q(customer_id__in=_ids(Customer.objects.filter(_customer_matches(value))))
-        return queryset.filter(matches)
+        return queryset.filter(matches) if matches else queryset.none()
 
 
 class AgentFilter(ListFilterSet):

@@ -66,6 +66,14 @@ class TestScoping:
         rows = me.get("/orders/rows/", {"no": theirs.order_no})
         assert rows.status_code == 200 and theirs.order_no not in rows.text
 
+    def test_a_customer_searches_only_order_numbers(self):
+        mine = place(make_customer("50"), make_product())
+        client = signed_in(mine.customer.user)
+        for term in ("hello world", "Lulu", "a-b", mine.customer.name):
+            response = client.get("/orders/", {"q": term})
+            assert response.status_code == 200 and shown(response) == []
+        assert [o.pk for o in shown(client.get("/orders/", {"q": mine.order_no[2:8].lower()}))] == [mine.pk]
+
     def test_a_customer_cannot_reach_the_order_center_filters_of_others(self, theirs):
         mine = place(make_customer("50"), make_product())
         client = signed_in(mine.customer.user)
