@@ -1,9 +1,10 @@
 """Server time of the order list at scale: every filter dimension, combinations,
 sorts and deep pages, for the admin's order center and a customer's "My orders".
 
-Run against a database made by `seed_demo --orders 1000000`:
+Run against a database made by `seed_demo --orders 1000000` (the copy `make bench`
+leaves behind will do):
 
-    DATABASE_URL=postgres://…/orders_1m DJANGO_DEBUG=false DJANGO_SECRET_KEY=bench \\
+    DATABASE_URL=postgres://…/order_platform_bench DJANGO_DEBUG=false DJANGO_SECRET_KEY=bench \\
         .venv/bin/python bench/order_list.py [--repeat 9]
 
 It calls the view in-process through Django's test client (middleware, session,
@@ -22,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver")
+os.environ.setdefault("DJANGO_SSL_REDIRECT", "false")  # the test client speaks plain HTTP
 
 import django  # noqa: E402
 
