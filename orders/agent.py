@@ -61,7 +61,6 @@ class Outcome(NamedTuple):
 
     order: Order
     error: str | None  # None: done
-    report_by: float  # time.monotonic() when the lease runs out
 
 
 class Agent:
@@ -93,6 +92,9 @@ class Agent:
         self.pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="agent")
         self.in_flight: dict[int, Future] = {}
         self.outcomes: list[Outcome] = []
+        # Until when (time.monotonic()) this agent holds each claimed order: set at the
+        # claim, moved on at each renewal; past it, the order may be someone else's.
+        self.leases: dict[int, float] = {}
         self.tally = Tally()
         self.unfinished: list[int] = []
 
@@ -143,9 +145,10 @@ class Agent:
         claimed = services.order_claim(
             worker_id=self.worker_id, lease_seconds=self.lease_seconds, limit=min(self.batch_size, free)
         )
-        report_by = time.monotonic() + self.lease_seconds
+        held_until = time.monotonic() + self.lease_seconds
         for order in claimed:
-            self.in_flight[order.pk] = self.pool.submit(self._execute, order, report_by)
+            self.leases[order.pk] = held_until
+            self.in_flight[order.pk] = self.pool.submit(self._execute, order)
         return claimed
 
     def _work_left(self) -> bool:
@@ -167,26 +170,31 @@ class Agent:
         self._report()
 
     def _heartbeat(self) -> None:
-        holding = [*self.in_flight, *(outcome.order.pk for outcome in self.outcomes)]
-        if holding:
+        if self.leases:
+            renewed_until = time.monotonic() + self.lease_seconds
             held = services.order_renew_leases(
-                worker_id=self.worker_id, order_ids=holding, lease_seconds=self.lease_seconds
+                worker_id=self.worker_id, order_ids=list(self.leases), lease_seconds=self.lease_seconds
             )
-            for lost in set(holding) - held:
-                logger.warning("agent %s lost the lease of order %s; its result will not be reported", self.worker_id, lost)
+            for pk in list(self.leases):
+                if pk in held:
+                    self.leases[pk] = renewed_until
+                else:
+                    logger.warning("agent %s lost the lease of order %s; its result will not be reported", self.worker_id, pk)
+                    del self.leases[pk]
+            self.outcomes = [o for o in self.outcomes if o.order.pk in self.leases]
         services.agent_heartbeat(worker_id=self.worker_id, **self.tally.take())
 
     # --- one order, in a worker thread -----------------------------------------------
 
-    def _execute(self, order: Order, report_by: float) -> Outcome:
+    def _execute(self, order: Order) -> Outcome:
         """Runs the executor; the loop reports the outcome (workers write nothing)."""
         try:
             self.executor.execute(order)
         except Exception as error:  # the executor's failure is the order's, whatever it is
-            return Outcome(order, str(error) or type(error).__name__, report_by)
+            return Outcome(order, str(error) or type(error).__name__)
         finally:
             connection.close()  # in case the executor used the database from this thread
-        return Outcome(order, None, report_by)
+        return Outcome(order, None)
 
     # --- reporting, in the loop ------------------------------------------------------
 
@@ -198,23 +206,29 @@ class Agent:
         dropped, as the lease sweep has returned (or will return) its order.
         """
         now = time.monotonic()
-        for outcome in [o for o in self.outcomes if o.report_by <= now]:
-            logger.error("agent %s: could not report order %s in time; its lease will return it",
-                         self.worker_id, outcome.order.order_no)
-        self.outcomes = [o for o in self.outcomes if o.report_by > now]
+        for outcome in self.outcomes:
+            if outcome.order.pk in self.leases and self.leases[outcome.order.pk] <= now:
+                logger.error("agent %s: could not report order %s while it held it; its lease will return it",
+                             self.worker_id, outcome.order.order_no)
+                del self.leases[outcome.order.pk]
+        # Without a lease (lost at a renewal, or run out above) the result is not ours to report.
+        self.outcomes = [o for o in self.outcomes if o.order.pk in self.leases]
         done = [o.order for o in self.outcomes if o.error is None]
         if done:
             completed = services.order_complete_many(orders=done, worker_id=self.worker_id)
             self.outcomes = [o for o in self.outcomes if o.error is not None]
             self.tally.add("completed", len(completed))
             for order in done:
+                self.leases.pop(order.pk, None)
                 if order.pk in completed:
                     logger.info("agent %s: order %s completed", self.worker_id, order.order_no)
                 else:
                     logger.warning("agent %s: order %s was no longer ours to report", self.worker_id, order.order_no)
         while self.outcomes:
-            self._report_failure(self.outcomes[0].order, self.outcomes[0].error)
+            order, error = self.outcomes[0]
+            self._report_failure(order, error)
             self.outcomes.pop(0)
+            self.leases.pop(order.pk, None)
 
     def _report_failure(self, order: Order, error: str) -> None:
         try:

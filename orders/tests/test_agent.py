@@ -107,6 +107,17 @@ class TestInProcess:
         assert services.order_renew_leases(worker_id="someone-else", order_ids=[order.pk], lease_seconds=60) == set()
         assert services.order_expire_leases(max_attempts=3) == 0
 
+    def test_work_longer_than_a_lease_is_renewed_and_reported(self):
+        (order,) = orders_for(1)
+
+        class Slow:
+            def execute(self, order):
+                time.sleep(2.5)
+
+        agent(executor=Slow(), lease_seconds=1).run()
+        order.refresh_from_db()
+        assert order.status == OrderStatus.COMPLETED and order.attempts == 1
+
     def test_stop_releases_what_is_unfinished(self):
         orders_for(2)
         gate = threading.Event()
