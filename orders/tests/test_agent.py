@@ -129,11 +129,13 @@ class TestInProcess:
         runner = agent(executor=Slow(), once=False, shutdown_seconds=0.2)
         thread = threading.Thread(target=runner.run)
         thread.start()
-        deadline = time.monotonic() + 10
-        while Order.objects.filter(status=OrderStatus.RUNNING).count() < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        runner.stop()
-        thread.join(5)
+        try:
+            deadline = time.monotonic() + 10
+            while len(runner.in_flight) < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            runner.stop()
+            thread.join(5)
         gate.set()
         runner.pool.shutdown(wait=True)  # the released orders' executors finish; their results are refused
         assert not thread.is_alive()
