@@ -7,7 +7,7 @@ would, and htmx requests their `HX-Request` header.
 """
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Callable
@@ -93,8 +93,6 @@ class Scenario:
     group: str  # "ceiling", "order list", "page" or "write"
     make: Callable[[int], list[Request]]  # the requests for a run expected to send about n
     verify: Callable[[str], int] | None = None  # writes a run with this prefix made
-    light: bool = True  # also measured at one connection
-    notes: list[str] = field(default_factory=list)
 
 
 class Fixtures:

@@ -14,7 +14,6 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.middleware.csrf import get_token
 from django.utils.html import conditional_escape, format_html, format_html_join
-from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 
 from orders.models import Agent, Customer, LedgerEntry, Level, Order, OrderStatus, Payment, Product
@@ -114,34 +113,6 @@ class ListTable(tables.Table):
     @property
     def rows_html(self) -> str:
         return self._rows_html(self.paginated_rows, oob=False)
-
-    @property
-    def header_html(self) -> str:
-        """The header cells; a sortable column's header links to the list sorted by it
-        (first page), as a plain link and as an htmx swap of the list's region."""
-        target = f"#{self.region}"
-        cells = []
-        for column in self.columns:
-            header = conditional_escape(column.header)
-            sort = state = ""
-            if column.is_ordered:
-                descending = column.order_by_alias.is_descending
-                sort = ' aria-sort="descending"' if descending else ' aria-sort="ascending"'
-                state = " sorted desc" if descending else " sorted asc"
-            if column.orderable:
-                url = self.query_url(**{self.prefixed_order_by_field: column.order_by_alias.next, self.prefixed_page_field: 1})
-                header = format_html(
-                    '<a class="sort{}" href="{}" hx-get="{}" hx-target="{}" hx-swap="outerHTML" hx-push-url="true">{}</a>',
-                    state, url, url, target, header,
-                )
-            cells.append(format_html('<th scope="col" {}{}>{}</th>', column.attrs["th"].as_html(), mark_safe(sort), header))
-        return mark_safe("".join(cells))
-
-    def query_url(self, **changes) -> str:
-        """This page's query string with `changes` (as django-tables2's querystring_replace)."""
-        params = dict(self.request.GET)
-        params.update(changes)
-        return "?" + urlencode(params, doseq=True)
 
     @property
     def oob_rows_html(self) -> str:
