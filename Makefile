@@ -54,7 +54,7 @@ demo: migrate
 
 # The web server and one agent together (Procfile.dev, through honcho); Ctrl-C stops both.
 run: demo
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PORT=$(PORT) honcho start -f Procfile.dev
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PORT=$(PORT) PUBLIC_URL=$${PUBLIC_URL:-http://127.0.0.1:$(PORT)} honcho start -f Procfile.dev
 
 check: install
 	$(MANAGE) check

@@ -4,7 +4,7 @@ sorts and deep pages, for the admin's order center and a customer's "My orders".
 Run against a database made by `seed_demo --orders 1000000` (the copy `make bench`
 leaves behind will do):
 
-    DATABASE_URL=postgres://…/order_platform_bench DJANGO_DEBUG=false DJANGO_SECRET_KEY=bench \\
+    DATABASE_URL=postgres://…/order_platform_bench DJANGO_DEBUG=false DJANGO_SECRET_KEY=bench PUBLIC_URL=http://127.0.0.1 \\
         .venv/bin/python bench/order_list.py [--repeat 9]
 
 It calls the view in-process through Django's test client (middleware, session,

@@ -4,8 +4,8 @@ Writes and migrations go to the primary (`default`). Reads go to a replica, exce
 - inside a transaction on the primary (a read there is part of a write: it must see
   the transaction's own rows and take its row locks on the primary);
 - once the current request or thread has written (the router sees every write), and
-  for `REPLICA_PIN_SECONDS` afterwards for the same browser, through a cookie set by
-  `ReadYourWritesMiddleware`, so a replica's lag never hides a user's own change.
+  for `REPLICA_PIN_SECONDS` afterwards for the same browser, through a signed cookie
+  set by `ReadYourWritesMiddleware`, so a replica's lag never hides a user's own change.
 """
 
 import random
@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
 PIN_COOKIE = "primary_until"
+PIN_SALT = "dashboard.db_router.pin"
 
 _pinned: ContextVar[bool] = ContextVar("read_from_primary", default=False)
 _wrote: ContextVar[bool] = ContextVar("wrote_to_primary", default=False)
@@ -72,9 +73,10 @@ class ReadYourWritesMiddleware:
             response = self.get_response(request)
             if _wrote.get():
                 until = int(time.time()) + settings.REPLICA_PIN_SECONDS
-                response.set_cookie(
+                response.set_signed_cookie(
                     PIN_COOKIE,
                     str(until),
+                    salt=PIN_SALT,
                     max_age=settings.REPLICA_PIN_SECONDS,
                     httponly=True,
                     samesite="Lax",
@@ -87,7 +89,9 @@ class ReadYourWritesMiddleware:
 
     @staticmethod
     def _recently_wrote(request) -> bool:
+        # Signed, so a client cannot pin itself to the primary by setting the cookie.
+        value = request.get_signed_cookie(PIN_COOKIE, default="0", salt=PIN_SALT)
         try:
-            return int(request.COOKIES.get(PIN_COOKIE, "0")) > time.time()
+            return int(value) > time.time()
         except ValueError:
             return False

@@ -9,6 +9,7 @@ nothing exists only in production.
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -50,6 +51,27 @@ if not SECRET_KEY:
     SECRET_KEY = "django-insecure-development-only-key-never-used-with-debug-off"
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+
+
+def public_url_setting(value: str) -> str:
+    """The scheme and host (and any path prefix) the world reaches this site at. Every
+    absolute URL handed to someone else (gateway callbacks and returns, links sent by
+    SMS) is built on it, never on the request's Host header, whose port Django's host
+    check ignores."""
+    value = value.strip().rstrip("/")
+    if not value:
+        if not DEBUG:
+            raise ImproperlyConfigured(
+                "PUBLIC_URL is not set. Set it to the address customers use, for example https://orders.example.com."
+            )
+        return "http://127.0.0.1:8000"
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ImproperlyConfigured(f"PUBLIC_URL must be an http(s) address such as https://orders.example.com, got {value!r}.")
+    return value
+
+
+PUBLIC_URL = public_url_setting(os.environ.get("PUBLIC_URL", ""))
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
@@ -273,9 +295,15 @@ def env_float(name: str, default: float) -> float:
 
 
 # --- Card and ATM payments -----------------------------------------------------------
-# The gateway that card and ATM orders are paid through (orders/gateways/): "sandbox"
-# runs inside the app and moves no money.
-PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "sandbox")
+# The gateway that card and ATM orders are paid through (orders/gateways/), or none:
+# then customers pay from their balance only. "sandbox" runs inside the app and moves
+# no money: the default with debug on, so a newcomer can try card and ATM payments;
+# with debug off only when asked for, and then every page says "Sandbox" and
+# `check --deploy` warns. Only then is the sandbox app installed.
+PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "sandbox" if DEBUG else "").strip()
+if PAYMENT_GATEWAY == "sandbox":
+    INSTALLED_APPS.append("orders.sandbox")
+    TEMPLATES[0]["OPTIONS"]["context_processors"].append("orders.sandbox.context_processors.sandbox")
 # The sandbox's callback signing secret; a real provider's comes from its dashboard.
 PAYMENT_SANDBOX_SECRET = os.environ.get("PAYMENT_SANDBOX_SECRET", "") or (
     "sandbox-development-secret" if DEBUG else SECRET_KEY + ":sandbox"

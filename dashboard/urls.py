@@ -1,3 +1,4 @@
+from django.apps import apps
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
@@ -18,6 +19,8 @@ urlpatterns = [
     path("users/<int:pk>/sign-out/", views.user_sign_out, name="user_sign_out"),
     path("", include("orders.urls")),
 ]
+if apps.is_installed("orders.sandbox"):
+    urlpatterns.append(path("", include("orders.sandbox.urls")))
 
 handler400 = "dashboard.views.bad_request"
 handler403 = "dashboard.views.permission_denied"

@@ -52,9 +52,11 @@ def base_url(live_server) -> str:
 
 
 @pytest.fixture(autouse=True)
-def _page_defaults(page: Page, live_server) -> Iterator[None]:
+def _page_defaults(page: Page, live_server, settings) -> Iterator[None]:
     """Every journey has a database of its own (live_server makes the test
-    transactional) and fails on any script error or CSP violation in the console."""
+    transactional), links handed out (gateway returns, SMS links) lead to the test
+    server, and it fails on any script error or CSP violation in the console."""
+    settings.PUBLIC_URL = live_server.url
     page.set_default_timeout(10_000)
     errors: list[str] = []
     page.on("console", lambda message: message.type == "error" and errors.append(message.text))

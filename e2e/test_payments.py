@@ -70,7 +70,7 @@ def test_an_atm_transfer_marked_received_by_an_admin_completes(page: Page, brows
 
     admin_page = browser.new_page(base_url=base_url)
     sign_in(admin_page, admin.username)
-    admin_page.goto("/sandbox/atm/")
+    admin_page.get_by_role("link", name="Play the bank: ATM transfers awaiting payment").click()
     assert_accessible(admin_page)
     admin_page.get_by_role("row", name=re.compile(account)).get_by_role("button", name="Mark as received").click()
     expect(admin_page.locator(".toast")).to_contain_text("marked as received")

@@ -116,9 +116,11 @@ class OrderForm(QuoteForm, PlainLabelsForm):
     memo = forms.CharField(max_length=Order._meta.get_field("memo").max_length, required=False, help_text="For your own reference.")
     idempotency_key = forms.CharField(max_length=64, widget=forms.HiddenInput)
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, methods: list[PaymentMethod], **kwargs) -> None:
+        """`methods`: the ways to pay on offer now (orders.gateways.active_methods)."""
         super().__init__(*args, **kwargs)
         self.fields["quantity"].widget.attrs.update(inputmode="numeric")
+        self.fields["method"].choices = [(method.value, method.label) for method in methods]
 
     def clean_method(self) -> str:
         return self.cleaned_data["method"] or PaymentMethod.BALANCE

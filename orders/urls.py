@@ -34,6 +34,4 @@ urlpatterns += [path("agents/", agents.agent_list, name="agent_list")]
 
 urlpatterns += [
     path("payments/callback/<str:provider>/", payments.payment_callback, name="payment_callback"),
-    path("sandbox/card/<str:token>/", payments.sandbox_card, name="sandbox_card"),
-    path("sandbox/atm/", payments.sandbox_atm, name="sandbox_atm"),
 ]

@@ -8,7 +8,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 
-from dashboard.db_router import PIN_COOKIE, ReadYourWritesMiddleware, is_pinned, pin_to_primary
+from dashboard.db_router import PIN_COOKIE, PIN_SALT, ReadYourWritesMiddleware, is_pinned, pin_to_primary
 from orders.models import Level
 
 pytestmark = pytest.mark.usefixtures("unpinned")
@@ -126,7 +126,8 @@ class TestReadYourWritesMiddleware:
         assert reads == [PRIMARY]
         cookie = response.cookies[PIN_COOKIE]
         assert cookie["max-age"] == 7
-        assert before + 7 <= int(cookie.value) <= int(time.time()) + 7
+        until = visitor.get("/", headers={"cookie": f"{PIN_COOKIE}={cookie.value}"}).get_signed_cookie(PIN_COOKIE, salt=PIN_SALT)
+        assert before + 7 <= int(until) <= int(time.time()) + 7
         assert cookie["httponly"] is True
         assert cookie["samesite"] == "Lax"
 
@@ -161,6 +162,8 @@ class TestReadYourWritesMiddleware:
             pytest.param("tomorrow", id="words"),
             pytest.param("1e12", id="float-notation"),
             pytest.param("9" * 5000, id="too-many-digits"),
+            # Any client can set a cookie: an unsigned future time must not pin it.
+            pytest.param(str(int(time.time()) + 3600), id="forged-future"),
         ],
     )
     def test_an_expired_or_garbage_cookie_does_not_pin(self, replica, visitor, value):

@@ -76,7 +76,7 @@ def environment(cluster: Cluster) -> dict[str, str]:
     return {
         **kept, "DATABASE_URL": cluster.url, "DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": "faults-" + "k" * 50,
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "DJANGO_SSL_REDIRECT": "false", "DJANGO_SECURE_COOKIES": "false",
-        "DJANGO_PLAIN_STATIC": "1",
+        "DJANGO_PLAIN_STATIC": "1", "PUBLIC_URL": "http://127.0.0.1",
         "CONN_MAX_AGE": "60", "LOG_LEVEL": "WARNING", "AGENT_POLL_SECONDS": "0.5", "AGENT_SIMULATED_FAILURE_RATE": "0",
         "AGENT_SIMULATED_SECONDS_PER_UNIT": "0",
     }

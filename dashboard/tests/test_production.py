@@ -22,6 +22,7 @@ PRODUCTION = {
     "DJANGO_ALLOWED_HOSTS": "orders.example.com",
     "DJANGO_CSRF_TRUSTED_ORIGINS": "https://orders.example.com",
     "DATABASE_URL": "postgres://user:pass@db.example.com:5432/orders?sslmode=require",
+    "PUBLIC_URL": "https://orders.example.com",
 }
 
 

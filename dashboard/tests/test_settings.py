@@ -14,7 +14,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Everything settings.py reads that a developer's shell or CI might have exported.
-CONFIGURATION = {"DATABASE_URL", "DATABASE_REPLICA_URLS", "CONN_MAX_AGE", "REPLICA_PIN_SECONDS"}
+CONFIGURATION = {"DATABASE_URL", "DATABASE_REPLICA_URLS", "CONN_MAX_AGE", "REPLICA_PIN_SECONDS", "PUBLIC_URL", "PAYMENT_GATEWAY"}
 SECRET_KEY = "a-long-random-production-secret-for-tests-only"
 
 PRINT_SETTINGS = """
@@ -66,7 +66,7 @@ def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
 
 def load_settings(**env: str) -> dict:
     """The settings a production process gets from `env` (debug off, a secret key)."""
-    result = run_python(PRINT_SETTINGS, **{"DJANGO_SECRET_KEY": SECRET_KEY, **env})
+    result = run_python(PRINT_SETTINGS, **{"DJANGO_SECRET_KEY": SECRET_KEY, "PUBLIC_URL": "https://orders.example.com", **env})
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -114,7 +114,7 @@ class TestDatabase:
 
     def test_a_sqlite_database_url_keeps_the_tuning_on_a_real_connection(self, tmp_path):
         database = tmp_path / "x.sqlite3"
-        env = {"DJANGO_SECRET_KEY": SECRET_KEY, "DATABASE_URL": f"sqlite:///{database}"}
+        env = {"DJANGO_SECRET_KEY": SECRET_KEY, "PUBLIC_URL": "https://orders.example.com", "DATABASE_URL": f"sqlite:///{database}"}
         default = load_settings(**env)["DATABASES"]["default"]
         assert default["NAME"] == str(database)
         assert default["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
@@ -161,7 +161,7 @@ class TestDatabase:
 
     @pytest.mark.parametrize("value", ["forever", "1.5", "60s"])
     def test_a_conn_max_age_that_is_not_a_whole_number_is_refused_clearly(self, value):
-        result = run_python(PRINT_SETTINGS, DJANGO_SECRET_KEY=SECRET_KEY, CONN_MAX_AGE=value)
+        result = run_python(PRINT_SETTINGS, DJANGO_SECRET_KEY=SECRET_KEY, PUBLIC_URL="https://orders.example.com", CONN_MAX_AGE=value)
         assert result.returncode != 0
         assert "ImproperlyConfigured" in result.stderr
         assert f"CONN_MAX_AGE must be a whole number, got {value!r}" in result.stderr

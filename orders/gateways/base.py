@@ -35,6 +35,8 @@ class Gateway:
     name = ""
     label = ""
     secret = ""
+    # The payment methods this provider takes (orders.models.PaymentMethod).
+    methods: tuple[str, ...] = ()
     # How old a callback's timestamp may be (either way), in seconds.
     freshness = 300
 

@@ -13,8 +13,8 @@ from django.utils import timezone
 from orders import services
 from orders.errors import IllegalTransition
 from orders.gateways.base import sign
-from orders.gateways.sandbox import SandboxGateway
-from orders.models import LedgerKind, Order, OrderStatus, Payment, PaymentKind, PaymentMethod, PaymentStatus, SandboxCharge
+from orders.models import LedgerKind, Order, OrderStatus, Payment, PaymentKind, PaymentMethod, PaymentStatus
+from orders.sandbox.models import SandboxCharge
 from orders.tests.conftest import assert_invariants
 from orders.tests.factories import key, make_admin, make_customer, make_product
 
@@ -40,17 +40,6 @@ def callback(client: Client, token: str, status: str = "paid", amount: str = "25
 
 def charge_of(order: Order) -> Payment:
     return Payment.objects.get(order=order, kind=PaymentKind.CHARGE)
-
-
-@pytest.fixture
-def through_test_client(monkeypatch):
-    """The sandbox settles over HTTP; here the HTTP goes through Django's test client."""
-    client = Client(enforce_csrf_checks=True)
-
-    def deliver(self, url, body, headers):
-        return client.post(url.replace("http://testserver", ""), body, content_type="application/json", headers=headers).status_code
-
-    monkeypatch.setattr(SandboxGateway, "deliver", deliver)
 
 
 @pytest.mark.django_db
@@ -144,32 +133,6 @@ class TestCallback:
         assert callback(client, charge_of(order).provider_token).status_code == 200
         assert client.post("/payments/callback/other/", b"{}", content_type="application/json").status_code == 404
         assert callback(client, "sbx_unknown").status_code == 404
-
-
-@pytest.mark.django_db
-class TestSandboxPages:
-    def test_the_card_page_approves_through_the_callback(self, through_test_client):
-        order = gateway_order()
-        token = charge_of(order).provider_token
-        client = Client()
-        client.force_login(order.customer.user)
-        response = client.post(f"/sandbox/card/{token}/", {"decision": "approve"})
-        assert response["Location"] == f"http://testserver/orders/{order.order_no}/"
-        order.refresh_from_db()
-        assert order.status == OrderStatus.PENDING
-
-    def test_an_admin_marks_an_atm_transfer_received(self, through_test_client):
-        order = gateway_order(PaymentMethod.ATM)
-        admin = Client()
-        admin.force_login(make_admin())
-        page = admin.get("/sandbox/atm/")
-        assert "Sandbox" in page.text and charge_of(order).pay_url in page.text
-        admin.post("/sandbox/atm/", {"token": charge_of(order).provider_token})
-        order.refresh_from_db()
-        assert order.status == OrderStatus.PENDING
-        customer = Client()
-        customer.force_login(order.customer.user)
-        assert customer.get("/sandbox/atm/").status_code == 403
 
 
 @pytest.mark.django_db

@@ -4,13 +4,13 @@ from django.contrib import messages
 from django.contrib.auth.tokens import default_token_generator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import trigger_client_event
 
 from dashboard import accounts, sms
+from dashboard.links import public_url
 from dashboard.permissions import permission_required
 from orders import selectors, services
 from orders.errors import IdempotencyConflict, InsufficientBalance, OrderPlatformError
@@ -42,12 +42,9 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _send_set_password_link(request: HttpRequest, customer) -> None:
-    link = request.build_absolute_uri(
-        reverse(
-            "password_set",
-            args=[urlsafe_base64_encode(force_bytes(customer.user.pk)), default_token_generator.make_token(customer.user)],
-        )
+def _send_set_password_link(customer) -> None:
+    link = public_url(
+        "password_set", urlsafe_base64_encode(force_bytes(customer.user.pk)), default_token_generator.make_token(customer.user)
     )
     sms.get_backend().send(customer.mobile, f"Welcome to Order Platform. Set your password (the link works once): {link}")
 
@@ -67,7 +64,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Customer {customer.user.username} created. Give them their password.")
         else:
             try:
-                _send_set_password_link(request, customer)
+                _send_set_password_link(customer)
                 messages.success(request, f"Customer {customer.user.username} created; a set-password link was texted to {customer.mobile}.")
             except OSError:
                 messages.warning(request, f"Customer {customer.user.username} created, but the text could not be sent. Set a password for them with Edit, or try again later.")

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 from django_tables2 import RequestConfig
 
+from dashboard.links import public_url
 from dashboard.permissions import permission_required
 from orders import selectors, services
 from orders.errors import IdempotencyConflict, InsufficientBalance, OrderPlatformError
@@ -109,18 +110,20 @@ def order_create(request: HttpRequest) -> HttpResponse:
     customer = selectors.customer_for(request.user)
     if customer is None:
         raise Http404("Only customers place orders.")
+    methods = gateways.active_methods()
     if request.method == "GET":
         initial = {"idempotency_key": new_idempotency_key(), "quantity": 1, **request.GET.dict()}
-        form = OrderForm(initial=initial)
+        form = OrderForm(initial=initial, methods=methods)
         return render(request, "orders/order_form.html", {"form": form, "customer": customer, "quote": _quote(customer, form.initial)})
-    form = OrderForm(request.POST)
+    form = OrderForm(request.POST, methods=methods)
     status = 422
     if form.is_valid():
+        gateway = gateways.get_gateway()
         try:
             order = services.order_place(
                 customer=customer, actor=request.user, **form.cleaned_data,
-                callback_url=request.build_absolute_uri(reverse("payment_callback", args=[gateways.get_gateway().name])),
-                return_url=request.build_absolute_uri(reverse("order_detail", args=["ORDER_NO"])),
+                callback_url=public_url("payment_callback", gateway.name) if gateway else "",
+                return_url=public_url("order_detail", "ORDER_NO"),
             )
         except OrderPlatformError as refused:
             form.add_error("quantity" if isinstance(refused, InsufficientBalance) else None, refused.message)

@@ -1,29 +1,29 @@
-"""The sandbox gateway: a payment provider that runs inside the app, for demos and
-tests. Everything it shows says "Sandbox"; no money moves.
+"""The sandbox gateway: everything it shows says "Sandbox"; no money moves.
 
 It keeps its own records (`SandboxCharge`), like a real provider, and settles the
-way one does: by POSTing a signed callback over HTTP to our callback URL.
+way one does, with a signed callback; but it hands the callback to the platform in
+the same process instead of POSTing it to our own URL, so a request never waits for
+another worker of the same server to be free to answer it.
 """
 
 import json
-import logging
 import secrets
 import time
-import urllib.error
-import urllib.request
 
 from django.conf import settings
+from django.db import transaction
 from django.urls import reverse
 
+from orders import services
 from orders.gateways.base import Gateway, sign
-from orders.models import Payment, PaymentMethod, SandboxCharge
-
-logger = logging.getLogger(__name__)
+from orders.models import Payment, PaymentMethod
+from orders.sandbox.models import SandboxCharge
 
 
 class SandboxGateway(Gateway):
     name = "sandbox"
     label = "Sandbox"
+    methods = (PaymentMethod.CARD, PaymentMethod.ATM)
 
     def __init__(self) -> None:
         self.secret = settings.PAYMENT_SANDBOX_SECRET
@@ -45,19 +45,12 @@ class SandboxGateway(Gateway):
             return "failed"
         return "paid" if charge.status == SandboxCharge.PAID else "unpaid"
 
-    def settle(self, charge: SandboxCharge, *, paid: bool) -> int:
-        """Records the outcome and sends the callback; returns the HTTP status it got."""
-        charge.status = SandboxCharge.PAID if paid else SandboxCharge.DECLINED
-        charge.save(update_fields=["status"])
+    @transaction.atomic
+    def settle(self, charge: SandboxCharge, *, paid: bool) -> Payment:
+        """Records the outcome and delivers its signed callback, which the platform
+        verifies exactly as it verifies one that arrives over HTTP."""
+        SandboxCharge.objects.filter(pk=charge.pk).update(status=SandboxCharge.PAID if paid else SandboxCharge.DECLINED)
         body = json.dumps({"token": charge.token, "status": "paid" if paid else "declined", "amount": str(charge.amount)}).encode()
         timestamp = str(int(time.time()))
-        return self.deliver(charge.callback_url, body, {"X-Timestamp": timestamp, "X-Signature": sign(self.secret, timestamp, body)})
-
-    def deliver(self, url: str, body: bytes, headers: dict) -> int:
-        request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json", **headers})
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status
-        except urllib.error.HTTPError as error:
-            logger.warning("sandbox callback to %s answered %s", url, error.code)
-            return error.code
+        headers = {"X-Timestamp": timestamp, "X-Signature": sign(self.secret, timestamp, body)}
+        return services.payment_callback_receive(gateway=self, body=body, headers=headers)
