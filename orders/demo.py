@@ -14,6 +14,7 @@ only up to the requested total (the new ones follow the existing history in time
 import gc
 import heapq
 import random
+import re
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -52,7 +53,10 @@ HISTORY_DAYS = 180
 BATCH = 5_000
 MAX_ATTEMPTS = 3
 
-LEVELS = [("Standard", 100), ("Silver", 95), ("Gold", 90), ("Platinum", 80), ("Partner", 70)]
+# Name, percent, and the share of demo customers on it.
+LEVELS = [("Standard", 100, 40), ("Silver", 95, 25), ("Gold", 90, 18), ("Platinum", 80, 12), ("Partner", 70, 5)]
+USERNAME_PREFIX = "customer"
+MOBILE_PREFIX = "+86139"
 PRODUCTS = [
     ("Website traffic", "Visits from real browsers to a landing page.", True,
      [(100, "0.05"), (1_000, "0.04"), (10_000, "0.03")]),
@@ -150,10 +154,13 @@ def _ensure_admin(password: str | None, report: Report):
 
 
 def _ensure_levels(report: Report) -> list[Level]:
-    for name, percent in LEVELS:
-        _, created = Level.objects.get_or_create(name=name, defaults={"percent": percent})
+    """The demo's levels, in the order of LEVELS; an operator's own levels are left to them."""
+    levels = []
+    for name, percent, _ in LEVELS:
+        level, created = Level.objects.get_or_create(name=name, defaults={"percent": percent})
         report.add("levels", int(created))
-    return list(Level.objects.all())
+        levels.append(level)
+    return levels
 
 
 def _ensure_products(report: Report) -> list[Product]:
@@ -167,7 +174,15 @@ def _ensure_products(report: Report) -> list[Product]:
                 for minimum, price in tiers
             )
             report.add("products", 1)
-    return list(Product.objects.filter(active=True).prefetch_related("tiers"))
+    # A product without tiers yet (an operator's, being set up) has no price to order at.
+    return list(Product.objects.filter(active=True, tiers__isnull=False).distinct().prefetch_related("tiers"))
+
+
+def _first_free_number(taken: Iterable[str], prefix: str) -> int:
+    """The smallest n from which every `prefix` + n is free: past the highest number any
+    taken name (an operator's account, a customer of theirs, an earlier seed) has."""
+    pattern = re.compile(re.escape(prefix) + r"(\d+)", re.IGNORECASE)
+    return max((int(found[1]) for name in taken if (found := pattern.fullmatch(name))), default=0) + 1
 
 
 def _ensure_customers(count: int, levels: list[Level], admin, password: str | None,
@@ -181,34 +196,39 @@ def _ensure_customers(count: int, levels: list[Level], admin, password: str | No
     # One hash for all demo customers: hashing is deliberately slow.
     hashed = make_password(chosen)
     start = timezone.now() - timedelta(days=HISTORY_DAYS + 30)
-    numbers = range(existing + 1, count + 1)
+    usernames = User.objects.filter(username__istartswith=USERNAME_PREFIX).values_list("username", flat=True)
+    mobiles = Customer.objects.filter(mobile__startswith=MOBILE_PREFIX).values_list("mobile", flat=True)
+    # One number makes a customer's username and mobile, both unique.
+    first = max(_first_free_number(usernames, USERNAME_PREFIX), _first_free_number(mobiles, MOBILE_PREFIX))
+    numbers = range(first, first + count - existing)
     users = User.objects.bulk_create(
-        (User(username=f"customer{n:05d}", password=hashed, date_joined=start) for n in numbers),
+        (User(username=f"{USERNAME_PREFIX}{n:05d}", password=hashed, date_joined=start) for n in numbers),
         batch_size=BATCH,
     )
     group = Group.objects.get(name=CUSTOMER_GROUP)
     User.groups.through.objects.bulk_create(
         (User.groups.through(user_id=user.pk, group_id=group.pk) for user in users), batch_size=BATCH
     )
-    level_weights = [40, 25, 18, 12, 5][: len(levels)]
+    level_weights = [weight for _, _, weight in LEVELS]
     demo_rng = random.Random(existing)
     Customer.objects.bulk_create(
         (
             Customer(
                 user=user,
                 name=f"{demo_rng.choice(FIRST_NAMES)} {demo_rng.choice(LAST_NAMES)}",
-                mobile=f"+86139{n:08d}",
+                mobile=f"{MOBILE_PREFIX}{n:08d}",
                 level=demo_rng.choices(levels, level_weights)[0],
                 created_by=admin,
-                created_at=start + timedelta(minutes=n),
+                # A minute apart, the new ones after those already there, whatever their numbers.
+                created_at=start + timedelta(minutes=existing + index),
             )
-            for n, user in zip(numbers, users)
+            for index, (n, user) in enumerate(zip(numbers, users), start=1)
         ),
         batch_size=BATCH,
     )
     report.add("customers", len(users))
     if password is None:
-        report.passwords.append((f"customer{numbers[0]:05d} … customer{numbers[-1]:05d}", chosen))
+        report.passwords.append((f"{USERNAME_PREFIX}{numbers[0]:05d} … {USERNAME_PREFIX}{numbers[-1]:05d}", chosen))
     done(len(users))
 
 

@@ -8,10 +8,12 @@ from `filterset.qs`, so they always agree.
 
 import csv
 from collections.abc import Iterator
+from contextlib import nullcontext
+from decimal import Decimal
 from functools import cached_property
 
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.db import transaction
+from django.db import connections, transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -26,6 +28,9 @@ PER_PAGE_CHOICES = (25, 50, 100)
 # nor an OFFSET ever walks a million rows. Past it, narrow the filters (or export).
 COUNT_CAP = 5_000
 EXPORT_CHUNK = 2_000
+# A spreadsheet runs a cell starting with one of these as a formula: a memo or a name
+# typed by anyone could fetch a URL or run a command on the machine that opens the file.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # From this row on, a page is fetched as ids first, then rows (a "deferred join").
 DEFERRED_JOIN_FROM = 500
 
@@ -99,23 +104,49 @@ def _formatter(table: Table, bound_column):
     return lambda raw: "" if raw is None else raw
 
 
+def _cell(value):
+    """A value as the spreadsheet should see it: numbers as numbers (a negative amount
+    stays a number), text that would run as a formula behind a quote, which the
+    spreadsheet shows as text (OWASP's advice on CSV injection)."""
+    if value is None or isinstance(value, (int, float, Decimal)):
+        return value
+    text = str(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+def _snapshot(using: str):
+    """What an export reads in: one snapshot of the database, without a write lock.
+
+    PostgreSQL streams a server-side cursor only inside a transaction (outside one it
+    would first copy the whole result, a cursor WITH HOLD); a read-only transaction
+    there blocks no writer. On SQLite every transaction begins IMMEDIATE (settings),
+    taking the database's only write lock for as long as the download lasts: every
+    order and top-up would wait for a slow browser. An export needs no transaction
+    there: its rows come in chunks from a single SELECT, and in WAL mode a statement
+    reads one snapshot from its first row to its last while writers carry on.
+    (Prefetched rows, the products' tiers, are read per chunk: a tier changed during
+    a long download may show its new price.)
+    """
+    if connections[using].vendor == "sqlite":
+        return nullcontext()
+    return transaction.atomic(using=using)
+
+
 def _csv_lines(table: Table, queryset) -> Iterator[str]:
     columns = [column for column in table.columns if not column.column.exclude_from_export]
     writer = csv.writer(_Echo())
     yield writer.writerow([str(column.header) for column in columns])
-    # Inside a transaction PostgreSQL streams the server-side cursor; outside one it
-    # would first copy the whole result (a cursor WITH HOLD).
-    with transaction.atomic(using=queryset.db):
+    with _snapshot(queryset.db):
         if any(hasattr(table, f"value_{column.name}") for column in columns):
             # A table that computes a value per row (from prefetched rows): a short list.
             for record in queryset.iterator(chunk_size=EXPORT_CHUNK):
                 row = BoundRow(record, table=table)
-                yield writer.writerow([row.get_cell_value(column.name) for column in columns])
+                yield writer.writerow([_cell(row.get_cell_value(column.name)) for column in columns])
             return
         formatters = [_formatter(table, column) for column in columns]
         paths = [Accessor(column.accessor).replace(Accessor.LEGACY_SEPARATOR, "__") for column in columns]
         for values in queryset.values_list(*paths).iterator(chunk_size=EXPORT_CHUNK):
-            yield writer.writerow([format_value(raw) for format_value, raw in zip(formatters, values)])
+            yield writer.writerow([_cell(format_value(raw)) for format_value, raw in zip(formatters, values)])
 
 
 def csv_export(table: Table, queryset, name: str) -> StreamingHttpResponse:

@@ -4,13 +4,14 @@ A customer's querysets are filtered to their own rows before anything else, so a
 view cannot reach another customer's object by id (it gets a 404).
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
-from django.db.models import Count, Sum
+from django.db.models import Case, CharField, Count, F, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -21,6 +22,34 @@ from orders.money import money
 
 def sees_everything(user: AbstractBaseUser) -> bool:
     return user.has_perm("orders.view_all_orders")
+
+
+# Who acted, as a customer is told: their own name, "Support" for any member of staff,
+# "Fulfilment" for an agent. Staff usernames and agents' names (host names: a map of
+# the operator's machines) are for admins.
+SUPPORT = "Support"
+FULFILMENT = "Fulfilment"
+# Where orders/services.py names the agent in an order's notes and last error.
+_AGENT_NAMED = re.compile(r"\b(Claimed by|Completed by|Released by|[Ff]ailed on|The lease of) [^\s:]+")
+
+
+def _actor_name(viewer: AbstractBaseUser):
+    """An expression: the actor's username as `viewer` may see it; None where the system acted."""
+    if sees_everything(viewer):
+        return F("actor__username")
+    return Case(
+        When(actor=viewer.pk, then=F("actor__username")),
+        When(actor__isnull=False, then=Value(SUPPORT)),
+        default=None,
+        output_field=CharField(),
+    )
+
+
+def _agents_named_for(viewer: AbstractBaseUser, text: str) -> str:
+    """`text` with every agent's name in it as `viewer` may see it."""
+    if sees_everything(viewer):
+        return text
+    return _AGENT_NAMED.sub(rf"\1 {FULFILMENT}", text)
 
 
 def customer_for(user: AbstractBaseUser) -> Customer | None:
@@ -46,7 +75,7 @@ def payments_visible_to(user: AbstractBaseUser):
 
 
 def ledger_visible_to(user: AbstractBaseUser):
-    entries = LedgerEntry.objects.select_related("customer", "order", "actor")
+    entries = LedgerEntry.objects.select_related("customer", "order").annotate(actor_name=_actor_name(user))
     if sees_everything(user):
         return entries
     return entries.filter(customer__user=user)
@@ -143,12 +172,22 @@ def customer_dashboard(customer: Customer, *, recent: int = 5) -> dict[str, obje
     }
 
 
-def order_history(order: Order) -> dict[str, list]:
-    """An order's payments, ledger entries and timeline (with actors)."""
+def order_history(order: Order, viewer: AbstractBaseUser) -> dict[str, object]:
+    """An order's payments, ledger entries and timeline (with `actor_name`), and the
+    agent running it and its last error, as `viewer` may see them."""
+    events = list(order.events.annotate(actor_name=_actor_name(viewer)).order_by("at", "id"))
+    for event in events:
+        # For display only: events are never saved again.
+        event.note = _agents_named_for(viewer, event.note)
+    agent = ""
+    if order.status == OrderStatus.RUNNING and order.claimed_by:
+        agent = order.claimed_by if sees_everything(viewer) else FULFILMENT
     return {
         "payments": list(order.payments.order_by("created_at", "id")),
-        "ledger_entries": list(order.ledger_entries.select_related("actor").order_by("created_at", "id")),
-        "events": list(order.events.select_related("actor").order_by("at", "id")),
+        "ledger_entries": list(order.ledger_entries.order_by("created_at", "id")),
+        "events": events,
+        "agent": agent,
+        "last_error": _agents_named_for(viewer, order.last_error),
     }
 
 

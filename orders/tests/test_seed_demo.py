@@ -5,7 +5,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from orders.invariants import run_checks
-from orders.models import Customer, LedgerEntry, Order, OrderStatus, Payment, PaymentMethod
+from orders.models import Customer, LedgerEntry, Level, Order, OrderStatus, Payment, PaymentMethod, Product
+from orders.tests.factories import make_customer, make_product, place
 
 pytestmark = pytest.mark.django_db
 
@@ -66,3 +67,51 @@ def test_pending_makes_a_paid_queue_of_the_newest_orders(capsys):
 def test_pending_beyond_orders_is_refused():
     with pytest.raises(CommandError, match="--pending"):
         call_command("seed_demo", "--orders", "10", "--pending", "11")
+
+
+def ledger_checked(capsys) -> bool:
+    call_command("check_ledger")  # raises CommandError naming the broken invariants
+    return "All invariants hold." in capsys.readouterr().out
+
+
+@pytest.fixture
+def operators_own_data():
+    """What an operator made before any demo: a level, products (one without tiers
+    yet) and customers with a history, one of them on the new level."""
+    vip = Level.objects.create(name="VIP", percent=80)
+    product = make_product(tiers=((1, "3.00"),))
+    Product.objects.create(name="Coming soon")
+    regular, favoured = make_customer("100"), make_customer("500", level=vip)
+    place(regular, product)
+    place(favoured, product, quantity=4)
+    return vip
+
+
+def test_an_operators_own_levels_products_and_customers_are_no_obstacle(capsys, operators_own_data):
+    assert ledger_checked(capsys)
+    seed(capsys, "--customers", "50", "--orders", "400", "--password", "demo pass 1", "--seed", "3")
+    assert Customer.objects.count() == 50 and Order.objects.count() == 400
+    # Demo customers join the demo's levels, never one of the operator's.
+    assert Customer.objects.filter(level=operators_own_data).count() == 1
+    assert ledger_checked(capsys)
+
+
+def test_names_and_mobiles_taken_by_others_are_skipped(capsys):
+    """An account named like a demo customer, and a customer with a demo-like mobile."""
+    User = get_user_model()
+    staff = User.objects.create_user(username="customer00002", password="theirs 1")
+    Customer.objects.filter(pk=make_customer().pk).update(mobile="+8613900000004")
+    seed(capsys, "--customers", "6", "--orders", "60", "--password", "demo pass 1")
+    assert Customer.objects.count() == 6
+    assert password_of("customer00002", "theirs 1") and not Customer.objects.filter(user=staff).exists()
+    assert Customer.objects.filter(mobile="+8613900000004").count() == 1
+    assert ledger_checked(capsys)
+
+
+def test_seeding_twice_over_an_operators_data(capsys, operators_own_data):
+    seed(capsys, "--customers", "10", "--orders", "100", "--password", "demo pass 1")
+    assert "Nothing to add" in seed(capsys, "--customers", "10", "--orders", "100")
+    seed(capsys, "--customers", "15", "--orders", "180", "--password", "demo pass 1")
+    assert Customer.objects.count() == 15 and Order.objects.count() == 180
+    assert Customer.objects.values("mobile").distinct().count() == 15
+    assert ledger_checked(capsys)

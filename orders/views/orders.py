@@ -76,7 +76,7 @@ def order_rows(request: HttpRequest) -> HttpResponse:
 @permission_required("orders.view_order")
 def order_detail(request: HttpRequest, order_no: str) -> HttpResponse:
     order = selectors.order_get_for(request.user, order_no)
-    history = selectors.order_history(order)
+    history = selectors.order_history(order, request.user)
     awaiting = next((p for p in history["payments"] if p.kind == "charge" and p.status == PaymentStatus.PENDING), None)
     context = {**history, "order": order, "awaiting": awaiting, "poll_seconds": POLL_SECONDS, "executor": executor_class(),
                "pay_by": awaiting and awaiting.created_at + timedelta(minutes=settings.PAYMENT_TIMEOUT_MINUTES)}
