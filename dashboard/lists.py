@@ -19,6 +19,10 @@ class UserFilter(ListFilterSet):
         label="Status",
         widget=forms.Select(choices=[("", "Active or not"), ("true", "Active"), ("false", "Deactivated")]),
     )
+    second_factor = filters.BooleanFilter(
+        label="Second factor",
+        widget=forms.Select(choices=[("", "Enrolled or not"), ("true", "Enrolled"), ("false", "Not enrolled")]),
+    )
 
     class Meta:
         model = get_user_model()
@@ -37,13 +41,14 @@ class UserTable(ListTable):
     name = tables.Column(accessor="customer__name", verbose_name="Name", empty_values=(), orderable=False)
     role = tables.Column(empty_values=(), verbose_name="Role", orderable=False)
     active = ActiveColumn(accessor="is_active")
+    second_factor = tables.Column(verbose_name="Second factor", orderable=False)
     last_login = LocalDateTimeColumn(verbose_name="Last sign-in", format="%Y-%m-%d %H:%M", default="never")
     session_count = tables.Column(verbose_name="Sessions", attrs={"th": {"class": "num"}, "td": {"class": "num"}})
     actions = ActionsColumn()
 
     class Meta(ListTable.Meta):
         model = get_user_model()
-        fields = ("username", "name", "role", "active", "last_login", "session_count", "actions")
+        fields = ("username", "name", "role", "active", "second_factor", "last_login", "session_count", "actions")
         order_by = ("username",)
         empty_text = "No user matches. Try part of a username, a name or a mobile number."
 
@@ -55,6 +60,9 @@ class UserTable(ListTable):
             return "Superuser"
         return format_html_join(", ", "{}", ((group.name.capitalize(),) for group in record.groups.all())) or "—"
 
+    def render_second_factor(self, value):
+        return format_html('<span class="status{}">{}</span>', *((" active", "Enrolled") if value else ("", "Not enrolled")))
+
     def render_actions(self, record):
         if record.pk == self.request.user.pk:
             return format_html('<span class="muted small">{}</span>', "you")
@@ -63,6 +71,12 @@ class UserTable(ListTable):
             buttons.append(post_button(
                 self, reverse("user_sign_out", args=[record.pk]), "Sign out everywhere", swap="none",
                 confirm=f"End every session of {record.username}? They will have to sign in again.",
+            ))
+        if record.second_factor and (self.request.user.is_superuser or not record.is_superuser):
+            buttons.append(post_button(
+                self, reverse("user_two_factor_reset", args=[record.pk]), "Reset second factor", danger=True, swap="none",
+                confirm=f"Reset the second factor of {record.username}? Their authenticator app and recovery codes stop "
+                "working; they sign in with their password alone until they enrol again.",
             ))
         if record.is_active:
             buttons.append(post_button(
@@ -78,3 +92,6 @@ class UserTable(ListTable):
 
     def value_role(self, record):
         return "superuser" if record.is_superuser else ", ".join(group.name for group in record.groups.all())
+
+    def value_second_factor(self, value):
+        return "enrolled" if value else "not enrolled"

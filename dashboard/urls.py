@@ -26,6 +26,7 @@ urlpatterns = [
     path("users/<int:pk>/deactivate/", views.user_deactivate, name="user_deactivate"),
     path("users/<int:pk>/activate/", views.user_activate, name="user_activate"),
     path("users/<int:pk>/sign-out/", views.user_sign_out, name="user_sign_out"),
+    path("users/<int:pk>/reset-second-factor/", views.user_two_factor_reset, name="user_two_factor_reset"),
     path("", include("orders.urls")),
 ]
 

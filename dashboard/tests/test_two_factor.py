@@ -1,5 +1,5 @@
 """The second factor (issue 14, point 13): enrolment, the code step after the password,
-recovery codes, remembered browsers and the admins' requirement."""
+recovery codes, remembered browsers, the admins' requirement, and the Users page."""
 
 import base64
 import re
@@ -18,6 +18,7 @@ from dashboard import two_factor
 from dashboard.models import AuditEntry
 from dashboard.tests.helpers import PASSWORD, admin_with_password, customer_with_password
 from dashboard.tests.test_settings import SECRET_KEY, run_python
+from orders.tests.factories import make_admin
 
 pytestmark = pytest.mark.django_db
 
@@ -391,4 +392,88 @@ class TestRememberedBrowser:
         client.cookies[two_factor.REMEMBER_COOKIE] = "0" + value[1:]
         sign_in(client, admin)
         assert client.get("/")["Location"].startswith(VERIFY)
+
+
+class TestUsersPage:
+    def test_the_second_factor_column_and_filter(self, client):
+        admin = make_admin()
+        with_app = customer_with_password().user
+        enrolled(with_app)
+        without = customer_with_password().user
+        client.force_login(admin)
+        page = client.get("/users/").text
+        row = re.search(rf"<tr[^>]*>(?:(?!</tr>).)*>{with_app.username}<(?:(?!</tr>).)*</tr>", page, re.S).group(0)
+        assert '<span class="status active">Enrolled</span>' in row and "Reset second factor" in row
+        assert "<th" in page and ">Second factor<" in page
+        filtered = client.get("/users/", {"second_factor": "true"}).text
+        assert with_app.username in filtered and without.username not in filtered
+        assert without.username in client.get("/users/", {"second_factor": "false"}).text
+        assert "not enrolled" in client.get("/users/", {"export": "csv"}).getvalue().decode()
+
+    def test_the_column_costs_no_query_per_row(self, client, django_assert_max_num_queries):
+        client.force_login(make_admin())
+        enrolled(customer_with_password().user)
+        with django_assert_max_num_queries(100) as few:
+            client.get("/users/")
+        for _ in range(5):
+            enrolled(customer_with_password().user)
+        with django_assert_max_num_queries(len(few.captured_queries)):
+            client.get("/users/")
+
+    def test_an_admin_resets_a_second_factor_and_it_is_audited(self, client):
+        admin = make_admin()
+        customer = customer_with_password()
+        device = enrolled(customer.user)
+        browser = type(client)()
+        sign_in(browser, customer.user)
+        verify(browser, app_code(device))
+        client.force_login(admin)
+
+        response = client.post(f"/users/{customer.user_id}/reset-second-factor/", headers={"HX-Request": "true"})
+
+        assert response.status_code == 204 and "users-changed" in response["HX-Trigger"]
+        assert "is reset: they sign in with their password alone" in response["HX-Trigger"]
+        assert not TOTPDevice.objects.filter(user=customer.user).exists()
+        assert not StaticDevice.objects.filter(user=customer.user).exists()
+        entry = AuditEntry.objects.get()
+        assert (entry.actor, entry.action, entry.target_user) == (admin, two_factor.AUDIT_RESET, customer.user)
+        assert entry.target_repr == customer.user.username
+        assert browser.get("/").status_code == 200, "their session goes on without a second factor"
+        assert DEVICE_ID_SESSION_KEY not in browser.session
+
+    def test_a_customer_gets_403(self, client):
+        target = customer_with_password().user
+        enrolled(target)
+        client.force_login(customer_with_password().user)
+        assert client.post(f"/users/{target.pk}/reset-second-factor/").status_code == 403
+        assert TOTPDevice.objects.filter(user=target).exists() and not AuditEntry.objects.exists()
+
+    def test_only_a_superuser_resets_a_superuser(self, client):
+        root = type(make_admin()).objects.create_superuser("root", password=None)
+        enrolled(root)
+        client.force_login(make_admin())
+        assert "Reset second factor" not in client.get("/users/", {"q": "root"}).text
+        client.post(f"/users/{root.pk}/reset-second-factor/")
+        assert TOTPDevice.objects.filter(user=root).exists() and not AuditEntry.objects.exists()
+        assert "Only a superuser can reset a superuser" in client.get("/users/").text
+
+        other_root = type(root).objects.create_superuser("root2", password=None)
+        client.force_login(other_root)
+        enrolled(other_root)
+        client.post(VERIFY, {"code": RECOVERY[0]})
+        client.post(f"/users/{root.pk}/reset-second-factor/")
+        assert not TOTPDevice.objects.filter(user=root).exists()
+        assert AuditEntry.objects.get().actor == other_root
+
+    def test_no_one_resets_their_own_here(self, client):
+        admin = make_admin()
+        enrolled(admin)
+        client.force_login(admin)
+        client.post(VERIFY, {"code": RECOVERY[0]})
+        client.post(f"/users/{admin.pk}/reset-second-factor/")
+        assert TOTPDevice.objects.filter(user=admin).exists()
+
+    def test_the_reset_is_post_only(self, client):
+        client.force_login(make_admin())
+        assert client.get(f"/users/{make_admin().pk}/reset-second-factor/").status_code == 405
 
