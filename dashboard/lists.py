@@ -21,7 +21,7 @@ class UserFilter(ListFilterSet):
     )
     second_factor = filters.BooleanFilter(
         label="Second factor",
-        widget=forms.Select(choices=[("", "Enrolled or not"), ("true", "Enrolled"), ("false", "Not enrolled")]),
+        widget=forms.Select(choices=[("", "Any"), ("true", "Enrolled"), ("false", "Not enrolled")]),
     )
 
     class Meta:
@@ -60,8 +60,20 @@ class UserTable(ListTable):
             return "Superuser"
         return format_html_join(", ", "{}", ((group.name.capitalize(),) for group in record.groups.all())) or "—"
 
-    def render_second_factor(self, value):
-        return format_html('<span class="status{}">{}</span>', *((" active", "Enrolled") if value else ("", "Not enrolled")))
+    def render_second_factor(self, value, record):
+        if not value:
+            return format_html('<span class="status">{}</span>', "Not enrolled")
+        enrolled = format_html('<span class="status active">{}</span>', "Enrolled")
+        # Beside the status rather than with the row's actions, which would no longer fit a laptop's width.
+        if record.pk == self.request.user.pk or (record.is_superuser and not self.request.user.is_superuser):
+            return enrolled
+        reset = post_button(
+            self, reverse("user_two_factor_reset", args=[record.pk]),
+            format_html('{}<span class="visually-hidden"> {}</span>', "Reset", "second factor"), danger=True, swap="none",
+            confirm=f"Reset the second factor of {record.username}? Their authenticator app and recovery codes stop "
+            "working; they sign in with their password alone until they enrol again.",
+        )
+        return format_html('<div class="cell-actions">{}{}</div>', enrolled, reset)
 
     def render_actions(self, record):
         if record.pk == self.request.user.pk:
@@ -71,12 +83,6 @@ class UserTable(ListTable):
             buttons.append(post_button(
                 self, reverse("user_sign_out", args=[record.pk]), "Sign out everywhere", swap="none",
                 confirm=f"End every session of {record.username}? They will have to sign in again.",
-            ))
-        if record.second_factor and (self.request.user.is_superuser or not record.is_superuser):
-            buttons.append(post_button(
-                self, reverse("user_two_factor_reset", args=[record.pk]), "Reset second factor", danger=True, swap="none",
-                confirm=f"Reset the second factor of {record.username}? Their authenticator app and recovery codes stop "
-                "working; they sign in with their password alone until they enrol again.",
             ))
         if record.is_active:
             buttons.append(post_button(
