@@ -146,6 +146,8 @@ def enrolment_confirm(*, request: HttpRequest, code: str) -> TOTPDevice:
     device.save()
     _recovery_codes_replace(request, user)
     del request.session[_ENROLMENT_KEY]
+    # A new session key for the session's new privileges, as at the password step.
+    request.session.cycle_key()
     django_otp.login(request, device)
     return device
 

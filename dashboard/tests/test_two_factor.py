@@ -196,8 +196,10 @@ class TestRequiredForAdmins:
         admin = admin_with_password()
         sign_in(client, admin)
         secret = start_enrolment(client)
+        before = client.session.session_key
         response = client.post(ENROL, {"code": f"{totp(secret):06d}", "next": "/users/"})
         assert response["Location"] == f"{CODES}?next=%2Fusers%2F"
+        assert client.session.session_key != before
         assert 'href="/users/"' in client.get(response["Location"]).text
         assert client.get("/users/").status_code == 200
 
