@@ -19,6 +19,10 @@ class UserFilter(ListFilterSet):
         label="Status",
         widget=forms.Select(choices=[("", "Active or not"), ("true", "Active"), ("false", "Deactivated")]),
     )
+    second_factor = filters.BooleanFilter(
+        label="Second factor",
+        widget=forms.Select(choices=[("", "Any"), ("true", "Enrolled"), ("false", "Not enrolled")]),
+    )
 
     class Meta:
         model = get_user_model()
@@ -37,13 +41,14 @@ class UserTable(ListTable):
     name = tables.Column(accessor="customer__name", verbose_name="Name", empty_values=(), orderable=False)
     role = tables.Column(empty_values=(), verbose_name="Role", orderable=False)
     active = ActiveColumn(accessor="is_active")
+    second_factor = tables.Column(verbose_name="Second factor", orderable=False)
     last_login = LocalDateTimeColumn(verbose_name="Last sign-in", format="%Y-%m-%d %H:%M", default="never")
     session_count = tables.Column(verbose_name="Sessions", attrs={"th": {"class": "num"}, "td": {"class": "num"}})
     actions = ActionsColumn()
 
     class Meta(ListTable.Meta):
         model = get_user_model()
-        fields = ("username", "name", "role", "active", "last_login", "session_count", "actions")
+        fields = ("username", "name", "role", "active", "second_factor", "last_login", "session_count", "actions")
         order_by = ("username",)
         empty_text = "No user matches. Try part of a username, a name or a mobile number."
 
@@ -54,6 +59,21 @@ class UserTable(ListTable):
         if record.is_superuser:
             return "Superuser"
         return format_html_join(", ", "{}", ((group.name.capitalize(),) for group in record.groups.all())) or "—"
+
+    def render_second_factor(self, value, record):
+        if not value:
+            return format_html('<span class="status">{}</span>', "Not enrolled")
+        enrolled = format_html('<span class="status active">{}</span>', "Enrolled")
+        # Beside the status rather than with the row's actions, which would no longer fit a laptop's width.
+        if record.pk == self.request.user.pk or (record.is_superuser and not self.request.user.is_superuser):
+            return enrolled
+        reset = post_button(
+            self, reverse("user_two_factor_reset", args=[record.pk]),
+            format_html('{}<span class="visually-hidden"> {}</span>', "Reset", "second factor"), danger=True, swap="none",
+            confirm=f"Reset the second factor of {record.username}? Their authenticator app and recovery codes stop "
+            "working; they sign in with their password alone until they enrol again.",
+        )
+        return format_html('<div class="cell-actions">{}{}</div>', enrolled, reset)
 
     def render_actions(self, record):
         if record.pk == self.request.user.pk:
@@ -78,3 +98,6 @@ class UserTable(ListTable):
 
     def value_role(self, record):
         return "superuser" if record.is_superuser else ", ".join(group.name for group in record.groups.all())
+
+    def value_second_factor(self, value):
+        return "enrolled" if value else "not enrolled"

@@ -37,6 +37,7 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("Agents", "agent_list", "cpu", "orders.view_all_orders"),
     MenuItem("Users", "user_list", "key", "auth.view_user"),
     MenuItem("Password", "password_change", "lock"),
+    MenuItem("Two-factor authentication", "two_factor", "shield"),
 )
 
 
@@ -82,7 +83,7 @@ class Shell:
 
 def shell(request: HttpRequest) -> dict[str, object]:
     """Context processor: `CURRENCY`, and for a signed-in user `shell.menu`, `shell.role`
-    and `shell.customer` (the balance badge)."""
-    if not request.user.is_authenticated:
+    and `shell.customer` (the balance badge) — once past the second-factor step."""
+    if not request.user.is_authenticated or getattr(request, "second_factor_step", None):
         return {"CURRENCY": settings.CURRENCY}
     return {"CURRENCY": settings.CURRENCY, "shell": Shell(request)}

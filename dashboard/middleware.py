@@ -1,4 +1,4 @@
-"""Session lifetime, and Django messages for htmx requests."""
+"""Session lifetime, the second-factor step, and Django messages for htmx requests."""
 
 import time
 
@@ -9,8 +9,12 @@ from urllib.parse import urlsplit
 from django.contrib.auth import SESSION_KEY, logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
+from dashboard import two_factor
 from dashboard.accounts import LAST_SEEN, SIGNED_IN_AT
 
 # How stale the session's "last seen" may get before it is written again: the idle
@@ -50,6 +54,29 @@ class SessionLifetimeMiddleware:
             page = urlsplit(request.htmx.current_url or "/")
             return HttpResponseClientRedirect(redirect_to_login(page.path + (f"?{page.query}" if page.query else "")).url)
         return redirect_to_login(request.get_full_path())
+
+
+class SecondFactorMiddleware:
+    """Holds a signed-in user at the second-factor step until it is done: the code
+    step for anyone enrolled, enrolment for an admin while it is required. Every
+    other page redirects there, except signing out; the shell is not drawn meanwhile
+    (`request.second_factor_step`, read by dashboard.menu.shell)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        step = request.second_factor_step = two_factor.pending_step(request)
+        if step is None or request.path_info in (reverse(step), reverse("logout")):
+            return self.get_response(request)
+        if request.htmx:
+            # The page the fragment belongs to is where to go back to.
+            page = urlsplit(request.htmx.current_url or "/")
+            then = page.path + (f"?{page.query}" if page.query else "")
+            return HttpResponseClientRedirect(f"{reverse(step)}?{urlencode({'next': then})}")
+        if request.method == "GET":
+            return redirect(f"{reverse(step)}?{urlencode({'next': request.get_full_path()})}")
+        return redirect(step)
 
 
 class HtmxMessagesMiddleware:

@@ -1,4 +1,4 @@
-"""Accounts: the session table and the SMS sign-in codes."""
+"""Accounts: the session table, the SMS sign-in codes and the audit trail."""
 
 from django.conf import settings
 from django.contrib.sessions.base_session import AbstractBaseSession
@@ -43,3 +43,30 @@ class SmsCode(models.Model):
 
     def __str__(self) -> str:
         return f"SMS code for {self.mobile} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class AuditEntry(models.Model):
+    """One thing an admin did to an account. Append-only: never updated or deleted.
+
+    `target_repr` keeps what the target was called at the time, so the entry reads
+    the same whatever happens to the account later.
+    """
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=50)
+    target_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    target_repr = models.CharField(max_length=200, blank=True)
+    detail = models.TextField(blank=True)
+    at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [models.Index(fields=["-at", "-id"], name="audit_at")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target_repr} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -1,18 +1,22 @@
 """Reads of accounts for the admin's Users page."""
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 
 def users_matching() -> QuerySet:
-    """Users with their customer profile and live session count."""
+    """Users with their customer profile, live session count and whether they have a second factor."""
     return (
         get_user_model()
         .objects.select_related("customer")
         .prefetch_related("groups")
-        .annotate(session_count=Count("sessions", filter=Q(sessions__expire_date__gt=timezone.now())))
+        .annotate(
+            session_count=Count("sessions", filter=Q(sessions__expire_date__gt=timezone.now())),
+            second_factor=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)),
+        )
     )
 
 

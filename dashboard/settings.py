@@ -85,6 +85,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_filters",
     "django_tables2",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "dashboard",
     "orders",
 ]
@@ -100,8 +103,10 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "dashboard.middleware.SessionLifetimeMiddleware",
+    "dashboard.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "dashboard.middleware.HtmxMessagesMiddleware",
     # Last, so that it sees the response of a sign-in that hit the lockout.
@@ -240,6 +245,12 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "dashboard.views.locked_out"
 AXES_VERBOSE = False
 AXES_SENSITIVE_PARAMETERS = ["password", "code"]
+
+# Second factor (TOTP apps through django-otp; dashboard/two_factor.py). Required of
+# every admin when this is on: on by default once deployed, off for `make run` and
+# the tests, which opt in. Anyone who has enrolled enters a code at every sign-in.
+TWO_FACTOR_REQUIRED_FOR_ADMINS = env_bool("DJANGO_TWO_FACTOR_REQUIRED", not DEBUG)
+OTP_TOTP_ISSUER = "Order Platform"
 
 # SMS sign-in: where codes go ("console", "locmem", "http" or a dotted path to a
 # class; see dashboard/sms.py), and its limits.

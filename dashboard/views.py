@@ -20,7 +20,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
-from dashboard import accounts, charts, selectors
+from dashboard import accounts, charts, selectors, two_factor
 from dashboard.forms import SignInForm, SmsCodeRequestForm, SmsSignInForm
 from dashboard.lists import UserFilter, UserTable
 from dashboard.permissions import permission_required
@@ -186,6 +186,17 @@ def user_sign_out(request: HttpRequest, pk: int) -> HttpResponse:
         return f"Ended {ended} session{pluralize(ended)} of {account.get_username()}."
 
     return _user_action(request, pk, sign_out)
+
+
+@permission_required("auth.change_user")
+@require_POST
+def user_two_factor_reset(request: HttpRequest, pk: int) -> HttpResponse:
+    def reset(account) -> str:
+        two_factor.second_factor_reset(user=account, actor=request.user)
+        then = "enrol again at their next sign-in" if two_factor.required_for(account) else "sign in with their password alone"
+        return f"The second factor of {account.get_username()} is reset: they {then}."
+
+    return _user_action(request, pk, reset)
 
 
 _migrations_applied = False

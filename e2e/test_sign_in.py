@@ -17,9 +17,10 @@ def test_admin_signs_in_and_sees_the_admin_menu(page: Page, admin):
     assert_accessible(page)
     sign_in(page, admin.username)
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
-    expect(menu(page)).to_have_text(
-        ["Dashboard", "Orders", "Customers", "Levels", "Products", "Transactions", "Payments", "Agents", "Users", "Password"]
-    )
+    expect(menu(page)).to_have_text([
+        "Dashboard", "Orders", "Customers", "Levels", "Products", "Transactions", "Payments", "Agents", "Users", "Password",
+        "Two-factor authentication",
+    ])
     expect(page.locator(".role-chip")).to_have_text("Admin")
     expect(page.get_by_role("img", name="Orders and revenue, last 30 days")).to_be_visible()
     assert_accessible(page)
@@ -28,7 +29,9 @@ def test_admin_signs_in_and_sees_the_admin_menu(page: Page, admin):
 def test_customer_signs_in_and_sees_their_menu_and_balance(page: Page, customer):
     sign_in(page, customer.user.username)
     expect(page.get_by_role("heading", name=f"Hello, {customer.name}")).to_be_visible()
-    expect(menu(page)).to_have_text(["Dashboard", "Orders", "New order", "Transactions", "Payments", "Password"])
+    expect(menu(page)).to_have_text(
+        ["Dashboard", "Orders", "New order", "Transactions", "Payments", "Password", "Two-factor authentication"]
+    )
     expect(page.locator("#balance-badge")).to_contain_text("CNY 250.00")
     expect(page.locator(".role-chip")).to_have_text("Customer")
     assert_accessible(page)
