@@ -220,10 +220,10 @@ class TestRequiredForAdmins:
     @pytest.mark.parametrize(
         "env, expected",
         [
-            ({"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": SECRET_KEY}, True),
+            ({"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": SECRET_KEY, "PUBLIC_URL": "https://orders.example.com"}, True),
             ({"DJANGO_DEBUG": "true"}, False),
             ({"DJANGO_DEBUG": "true", "DJANGO_TWO_FACTOR_REQUIRED": "true"}, True),
-            ({"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": SECRET_KEY, "DJANGO_TWO_FACTOR_REQUIRED": "false"}, False),
+            ({"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": SECRET_KEY, "PUBLIC_URL": "https://orders.example.com", "DJANGO_TWO_FACTOR_REQUIRED": "false"}, False),
         ],
         ids=["production", "development", "development-opted-in", "production-opted-out"],
     )
