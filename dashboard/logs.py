@@ -31,12 +31,16 @@ class JsonFormatter(logging.Formatter):
 
 
 class RequestLogMiddleware:
-    """One line per request: method, path, status, duration, user id."""
+    """One line per request: method, path, status, duration, user id, client address."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        # Not at the top: logging is configured before the app registry is ready, and
+        # dashboard.accounts imports models, which need it.
+        from dashboard.accounts import client_ip
+
         start = time.perf_counter()
         response = self.get_response(request)
         user = getattr(request, "user", None)
@@ -48,6 +52,7 @@ class RequestLogMiddleware:
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - start) * 1000, 1),
                 "user_id": user.pk if user is not None and user.is_authenticated else None,
+                "client_ip": client_ip(request),
                 "htmx": bool(request.headers.get("HX-Request")),
             },
         )

@@ -218,6 +218,15 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "dashboard.views.locked_out"
 AXES_VERBOSE = False
 AXES_SENSITIVE_PARAMETERS = ["password", "code"]
+# How many proxies (a PaaS router, a load balancer) stand in front of the app, each
+# appending to X-Forwarded-For. Lockouts, SMS limits and the request log key on the
+# visitor's address (dashboard.accounts.client_ip); 0 ignores the header, which is
+# right only when browsers connect to the app directly: behind a router every
+# visitor would otherwise share its address, and one visitor's lockout be everyone's.
+TRUSTED_PROXIES = env_int("DJANGO_TRUSTED_PROXIES", 0)
+if TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured(f"DJANGO_TRUSTED_PROXIES must be 0 or more, got {TRUSTED_PROXIES}")
+AXES_CLIENT_IP_CALLABLE = "dashboard.accounts.client_ip"
 
 # SMS sign-in: where codes go ("console", "locmem", "http" or a dotted path to a
 # class; see dashboard/sms.py), and its limits.

@@ -79,3 +79,12 @@ def test_one_json_line_per_request_and_no_secret_in_any_line(settings, caplog):
     everything = "\n".join(lines)
     for secret in ["a very secret passphrase 42", "wrong guess 1234", code, session_id, "anything", settings.SECRET_KEY]:
         assert secret not in everything, secret
+
+
+@pytest.mark.django_db
+def test_the_request_line_names_the_client_address_behind_a_trusted_proxy(settings, caplog):
+    settings.TRUSTED_PROXIES = 1
+    with caplog.at_level(logging.INFO, logger="dashboard.request"):
+        Client().get("/login/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.7, 203.0.113.5")
+    [line] = [record for record in caplog.records if record.name == "dashboard.request"]
+    assert line.client_ip == "203.0.113.5"

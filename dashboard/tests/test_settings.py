@@ -30,6 +30,7 @@ print(json.dumps({
     "CSRF_TRUSTED_ORIGINS": settings.CSRF_TRUSTED_ORIGINS,
     "DATABASES": settings.DATABASES,
     "DATABASE_ROUTERS": settings.DATABASE_ROUTERS,
+    "TRUSTED_PROXIES": settings.TRUSTED_PROXIES,
 }, default=str))
 """
 
@@ -180,3 +181,15 @@ class TestHosts:
         loaded = load_settings()
         assert loaded["ALLOWED_HOSTS"] == ["localhost", "127.0.0.1", "[::1]"]
         assert loaded["CSRF_TRUSTED_ORIGINS"] == []
+
+
+class TestTrustedProxies:
+    def test_none_unless_configured(self):
+        assert load_settings()["TRUSTED_PROXIES"] == 0
+
+    def test_the_number_of_proxies_in_front(self):
+        assert load_settings(DJANGO_TRUSTED_PROXIES="2")["TRUSTED_PROXIES"] == 2
+
+    def test_a_negative_number_is_refused(self):
+        result = run_python(PRINT_SETTINGS, DJANGO_SECRET_KEY=SECRET_KEY, DJANGO_TRUSTED_PROXIES="-1")
+        assert result.returncode != 0 and "DJANGO_TRUSTED_PROXIES must be 0 or more" in result.stderr

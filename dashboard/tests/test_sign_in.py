@@ -12,10 +12,16 @@ from dashboard.tests.helpers import PASSWORD, admin_with_password, session_row
 pytestmark = pytest.mark.django_db
 
 SAME_ERROR = "That username and password do not match"
+ROUTER = "10.0.0.1"
 
 
 def sign_in(client, username, password=PASSWORD, **extra):
     return client.post("/login/", {"username": username, "password": password, **extra})
+
+
+def sign_in_from(client, address: dict, username, password=PASSWORD):
+    """`sign_in` with `address` (REMOTE_ADDR, X-Forwarded-For) in the request's META."""
+    return client.post("/login/", {"username": username, "password": password}, **address)
 
 
 def test_sign_in_rotates_the_session_id_and_stores_the_session_in_the_database(client):
@@ -175,3 +181,26 @@ class TestLockout:
         client.logout()
         for _ in range(4):
             assert sign_in(client, admin.username, "wrong").status_code == 422
+
+    def test_a_forged_x_forwarded_for_does_not_escape_the_lock_without_trusted_proxies(self, client, settings):
+        settings.TRUSTED_PROXIES = 0
+        admin = admin_with_password()
+        for n in range(5):
+            sign_in_from(client, {"HTTP_X_FORWARDED_FOR": f"198.51.100.{n}"}, admin.username, "wrong")
+        assert sign_in_from(client, {"HTTP_X_FORWARDED_FOR": "198.51.100.99"}, admin.username).status_code == 429
+
+    def test_behind_a_trusted_proxy_the_lock_is_per_visitor(self, client, settings):
+        """Every visitor arrives from the router's address: locking that would lock everyone out."""
+        settings.TRUSTED_PROXIES = 1
+        admin = admin_with_password()
+        visitor_a = {"REMOTE_ADDR": ROUTER, "HTTP_X_FORWARDED_FOR": "203.0.113.5"}
+        for _ in range(5):
+            sign_in_from(client, visitor_a, admin.username, "wrong")
+        assert sign_in_from(client, visitor_a, admin.username).status_code == 429
+        # Visitor A cannot get round it by sending an address of their own either.
+        forged = {"REMOTE_ADDR": ROUTER, "HTTP_X_FORWARDED_FOR": "198.51.100.7, 203.0.113.5"}
+        assert sign_in_from(client, forged, admin.username).status_code == 429
+        assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"203.0.113.5"}
+
+        visitor_b = {"REMOTE_ADDR": ROUTER, "HTTP_X_FORWARDED_FOR": "198.51.100.7"}
+        assert sign_in_from(client, visitor_b, admin.username).status_code == 302

@@ -151,6 +151,29 @@ def test_sends_per_address_are_capped_per_hour(client, outbox, settings):
     assert ask_for_code(client, "+8613900000098").status_code == 200
 
 
+def test_a_forged_x_forwarded_for_does_not_escape_the_cap_without_trusted_proxies(client, outbox, settings):
+    settings.TRUSTED_PROXIES, settings.SMS_SENDS_PER_IP_PER_HOUR = 0, 3
+    for n in range(3):
+        assert ask_for_code(client, f"+86139000000{n:02d}", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}").status_code == 200
+    refused = ask_for_code(client, "+8613900000099", HTTP_X_FORWARDED_FOR="198.51.100.99")
+    assert refused.status_code == 429 and "Too many codes" in refused.text
+
+
+def test_behind_a_trusted_proxy_the_cap_is_per_visitor(client, outbox, settings):
+    """Every visitor arrives from the router's address: capping that would stop SMS sign-in for everyone."""
+    settings.TRUSTED_PROXIES, settings.SMS_SENDS_PER_IP_PER_HOUR = 1, 3
+    visitor_a = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "203.0.113.5"}
+    for n in range(3):
+        assert ask_for_code(client, f"+86139000000{n:02d}", **visitor_a).status_code == 200
+    assert ask_for_code(client, "+8613900000099", **visitor_a).status_code == 429
+    forged = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "198.51.100.7, 203.0.113.5"}
+    assert ask_for_code(client, "+8613900000098", **forged).status_code == 429
+    assert set(SmsCode.objects.values_list("ip_address", flat=True)) == {"203.0.113.5"}
+
+    visitor_b = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "198.51.100.7"}
+    assert ask_for_code(client, "+8613900000099", **visitor_b).status_code == 200
+
+
 def test_an_unknown_mobile_gets_the_same_answer_and_no_text(client, outbox):
     customer = make_customer()
     known = ask_for_code(client, customer.mobile)
