@@ -58,6 +58,8 @@ class UserTable(ListTable):
     def render_actions(self, record):
         if record.pk == self.request.user.pk:
             return format_html('<span class="muted small">{}</span>', "you")
+        if record.is_superuser and not self.request.user.is_superuser:
+            return format_html('<span class="muted small">{}</span>', "superusers only")
         buttons = []
         if record.session_count:
             buttons.append(post_button(

@@ -172,7 +172,7 @@ def user_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def user_activate(request: HttpRequest, pk: int) -> HttpResponse:
     def activate(account) -> str:
-        accounts.user_activate(user=account)
+        accounts.user_activate(user=account, actor=request.user)
         return f"{account.get_username()} can sign in again."
 
     return _user_action(request, pk, activate)
@@ -182,7 +182,7 @@ def user_activate(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def user_sign_out(request: HttpRequest, pk: int) -> HttpResponse:
     def sign_out(account) -> str:
-        ended = accounts.user_sign_out_everywhere(user=account)
+        ended = accounts.user_sign_out_everywhere(user=account, actor=request.user)
         return f"Ended {ended} session{pluralize(ended)} of {account.get_username()}."
 
     return _user_action(request, pk, sign_out)

@@ -174,6 +174,54 @@ class TestUsers:
         superuser.refresh_from_db()
         assert superuser.is_active
 
+    def test_a_superuser_cannot_deactivate_themselves(self, client):
+        superuser = type(make_admin()).objects.create_superuser("root", password=None)
+        client.force_login(superuser)
+        response = client.post(f"/users/{superuser.pk}/deactivate/", headers={"HX-Request": "true"})
+        assert "cannot deactivate your own account" in response["HX-Trigger"]
+        superuser.refresh_from_db()
+        assert superuser.is_active
+
+    def test_an_admin_cannot_reactivate_a_superuser(self, client):
+        superuser = type(make_admin()).objects.create_superuser("root", password=None, is_active=False)
+        client.force_login(make_admin())
+        response = client.post(f"/users/{superuser.pk}/activate/", headers={"HX-Request": "true"})
+        assert "Only a superuser can reactivate a superuser" in response["HX-Trigger"]
+        assert "can sign in again" not in response["HX-Trigger"]
+        superuser.refresh_from_db()
+        assert not superuser.is_active
+
+    def test_an_admin_cannot_sign_a_superuser_out_everywhere(self, client):
+        superuser = type(make_admin()).objects.create_superuser("root", password=PASSWORD)
+        browser = type(client)()
+        browser.post("/login/", {"username": "root", "password": PASSWORD})
+        client.force_login(make_admin())
+        response = client.post(f"/users/{superuser.pk}/sign-out/")
+        assert response.status_code == 302
+        assert "Only a superuser can sign a superuser out" in client.get("/users/").text
+        assert session_row(browser) is not None and browser.get("/").status_code == 200
+
+    def test_the_list_offers_an_admin_no_action_on_a_superuser(self, client):
+        superuser = type(make_admin()).objects.create_superuser("root", password=None, is_active=False)
+        client.force_login(make_admin())
+        page = client.get("/users/").text
+        assert f"/users/{superuser.pk}/activate/" not in page
+
+    def test_a_superuser_acts_on_another_superuser(self, client):
+        other = type(make_admin()).objects.create_superuser("root", password=PASSWORD)
+        browser = type(client)()
+        browser.post("/login/", {"username": "root", "password": PASSWORD})
+        client.force_login(type(other).objects.create_superuser("boss", password=None))
+        assert f"/users/{other.pk}/deactivate/" in client.get("/users/").text
+        client.post(f"/users/{other.pk}/sign-out/")
+        assert session_row(browser) is None
+        client.post(f"/users/{other.pk}/deactivate/")
+        other.refresh_from_db()
+        assert not other.is_active
+        client.post(f"/users/{other.pk}/activate/")
+        other.refresh_from_db()
+        assert other.is_active
+
     def test_reactivate(self, client):
         customer = make_customer()
         type(customer.user).objects.filter(pk=customer.user_id).update(is_active=False)
