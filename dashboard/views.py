@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import PasswordChangeForm
+from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.contrib.auth.views import PasswordResetConfirmView
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
@@ -95,12 +95,17 @@ def locked_out(request: HttpRequest, response: HttpResponse | None = None, crede
 @login_required
 @sensitive_post_parameters()
 def password_change(request: HttpRequest) -> HttpResponse:
-    form = PasswordChangeForm(request.user, request.POST if request.method == "POST" else None)
+    """Change the password, or set a first one: a customer made with a set-password
+    link they lost signs in by SMS, and has no old password to give."""
+    first = not request.user.has_usable_password()
+    form_class = SetPasswordForm if first else PasswordChangeForm
+    form = form_class(request.user, request.POST if request.method == "POST" else None)
     if form.is_bound and form.is_valid():
         update_session_auth_hash(request, form.save())
-        messages.success(request, "Your password has been changed.")
+        messages.success(request, "Your password is set." if first else "Your password has been changed.")
         return redirect("home")
-    return render(request, "registration/password_change.html", {"form": form}, status=422 if form.is_bound else 200)
+    context = {"form": form, "first": first}
+    return render(request, "registration/password_change.html", context, status=422 if form.is_bound else 200)
 
 
 class PasswordSetView(PasswordResetConfirmView):

@@ -119,6 +119,35 @@ class TestPasswordChange:
         assert admin.check_password(PASSWORD)
 
 
+    def test_a_customer_without_a_password_sets_one_without_an_old_one(self, client):
+        """Made with a set-password link they lost, they sign in by SMS and choose a password here."""
+        customer = make_customer()
+        customer.user.set_unusable_password()
+        customer.user.save()
+        client.force_login(customer.user)
+        page = client.get("/account/password/")
+        assert page.status_code == 200 and "old_password" not in page.text and "Set a password" in page.text
+        response = client.post(
+            "/account/password/", {"new_password1": "a new long passphrase", "new_password2": "a new long passphrase"}
+        )
+        assert response.status_code == 302
+        customer.user.refresh_from_db()
+        assert customer.user.check_password("a new long passphrase")
+        assert client.get("/").status_code == 200
+        assert "old_password" in client.get("/account/password/").text
+
+    def test_a_password_set_without_an_old_one_still_meets_the_validators(self, client):
+        customer = make_customer()
+        customer.user.set_unusable_password()
+        customer.user.save()
+        client.force_login(customer.user)
+        response = client.post("/account/password/", {"new_password1": "password", "new_password2": "password"})
+        assert response.status_code == 422 and "This password is too common" in response.text
+        assert "old_password" not in response.text
+        customer.user.refresh_from_db()
+        assert not customer.user.has_usable_password()
+
+
 class TestUsers:
     def test_lists_and_searches_users(self, client):
         client.force_login(make_admin())
