@@ -3,8 +3,10 @@ from datetime import timedelta
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth import SESSION_KEY
+from django.contrib.auth.hashers import make_password
 from django.db.models import F
 
+from dashboard import settings as project_settings
 from dashboard.accounts import LAST_SEEN, SIGNED_IN_AT
 from dashboard.models import UserSession
 from dashboard.tests.helpers import PASSWORD, admin_with_password, session_row
@@ -38,6 +40,18 @@ def test_sign_in_rotates_the_session_id_and_stores_the_session_in_the_database(c
     assert row is not None and row.session_key != anonymous_key
     assert row.user_id == admin.pk
     assert not UserSession.objects.filter(session_key=anonymous_key).exists()
+
+
+def test_a_pbkdf2_password_hash_is_upgraded_to_argon2id_at_sign_in(client, settings):
+    # The project's hashers, not the fast one the test suite uses.
+    settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS
+    admin = admin_with_password()
+    admin.password = make_password(PASSWORD, hasher="pbkdf2_sha256")
+    admin.save()
+    assert sign_in(client, admin.username).status_code == 302
+    admin.refresh_from_db()
+    assert admin.password.startswith("argon2$argon2id$")
+    assert admin.check_password(PASSWORD)
 
 
 def test_unknown_user_and_wrong_password_get_the_same_answer(client):

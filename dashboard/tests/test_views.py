@@ -119,6 +119,16 @@ class TestPasswordChange:
         assert admin.check_password(PASSWORD)
 
 
+    def test_a_new_password_needs_twelve_characters(self, client):
+        admin = admin_with_password()
+        client.force_login(admin)
+        response = client.post(
+            "/account/password/", {"old_password": PASSWORD, "new_password1": "x1y2z3w4v5u", "new_password2": "x1y2z3w4v5u"}
+        )
+        assert response.status_code == 422 and "at least 12 characters" in response.text
+        admin.refresh_from_db()
+        assert admin.check_password(PASSWORD)
+
     def test_a_customer_without_a_password_sets_one_without_an_old_one(self, client):
         """Made with a set-password link they lost, they sign in by SMS and choose a password here."""
         customer = make_customer()

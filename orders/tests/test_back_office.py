@@ -95,6 +95,14 @@ class TestCustomers:
         assert set(errors) == {"username", "name", "mobile", "level", "password"}
         assert Customer.objects.count() == 1
 
+    def test_a_password_set_now_needs_twelve_characters_as_the_form_says(self, admin_client):
+        assert "at least 12 characters" in admin_client.get("/customers/new/").text
+        response = admin_client.post("/customers/new/", {
+            "username": "carol", "name": "Carol", "mobile": "+8613900000003", "level": make_level().pk,
+            "password_choice": "set", "password": "short pass1",
+        })
+        assert response.status_code == 422 and "at least 12 characters" in response.context["form"].errors["password"][0]
+
     def test_edit_and_deactivate_ends_the_customers_sessions(self, admin_client):
         customer = make_customer()
         Client().force_login(customer.user)
