@@ -8,13 +8,13 @@ import ipaddress
 import logging
 import secrets
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F, QuerySet, Sum
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -45,8 +45,8 @@ class SmsRateLimited(AccountError):
     status = 429
 
 
-class SmsNotSent(AccountError):
-    status = 503
+class SmsLocked(AccountError):
+    status = 429
 
 
 def _ip_address(value: str) -> str | None:
@@ -90,14 +90,46 @@ def _sign_in_message(code: str) -> str:
     return f"Your Order Platform sign-in code is {code}. It expires in {minutes} minutes. Never share it."
 
 
+def _sms_window_start(now: datetime) -> datetime:
+    return now - timedelta(hours=settings.SMS_FAILURE_WINDOW_HOURS)
+
+
+def sms_locked_mobiles(now: datetime | None = None) -> QuerySet:
+    """The mobiles with SMS_FAILURES_PER_MOBILE wrong codes or more in the last
+    SMS_FAILURE_WINDOW_HOURS: every try at a code counts, but the one that signed in.
+
+    Each code allows a few tries and a new one comes every minute, from any address,
+    so without this cap someone could guess for ever.
+    """
+    return (
+        SmsCode.objects.filter(created_at__gt=_sms_window_start(now or timezone.now()))
+        .values("mobile")
+        .annotate(failures=Sum("attempts") - Count("used_at"))
+        .filter(failures__gte=settings.SMS_FAILURES_PER_MOBILE)
+        .values("mobile")
+    )
+
+
+def _refuse_if_sms_locked(mobile: str, now: datetime) -> None:
+    if sms_locked_mobiles(now).filter(mobile=mobile).exists():
+        hours = settings.SMS_FAILURE_WINDOW_HOURS
+        raise SmsLocked(
+            f"Too many wrong codes for this number. Try again within {hours} hours, "
+            "sign in with your username and password, or ask support to unlock sign-in by SMS.",
+            retry_after=hours * 3600,
+        )
+
+
 def sms_code_send(*, mobile: str, ip_address: str | None) -> None:
     """Send a new sign-in code to `mobile` if it belongs to an active customer.
 
-    The limits and the answer are the same whether or not it does, so the form
-    cannot be used to find out which numbers have accounts.
+    The limits and the answer are the same whether or not it does, and whether or
+    not the SMS provider takes the message, so the form cannot be used to find out
+    which numbers have accounts.
     """
     now = timezone.now()
     with transaction.atomic():
+        _refuse_if_sms_locked(mobile, now)
         last = SmsCode.objects.filter(mobile=mobile).order_by("-created_at").only("created_at").first()
         if last and (wait := settings.SMS_RESEND_SECONDS - int((now - last.created_at).total_seconds())) > 0:
             raise SmsRateLimited(
@@ -127,8 +159,8 @@ def sms_code_send(*, mobile: str, ip_address: str | None) -> None:
         try:
             sms.get_backend().send(mobile, _sign_in_message(code))
         except OSError as exc:
+            # Never the message: it holds the code.
             logger.error("SMS sign-in code could not be sent: %s", type(exc).__name__)
-            raise SmsNotSent("The code could not be sent just now. Try again in a minute.") from exc
 
 
 def sms_code_verify(*, mobile: str, code: str) -> AbstractBaseUser | None:
@@ -136,9 +168,11 @@ def sms_code_verify(*, mobile: str, code: str) -> AbstractBaseUser | None:
 
     A code is single use, expires, and allows SMS_CODE_MAX_ATTEMPTS tries: each
     try is counted before the comparison, by a conditional update, so concurrent
-    guesses cannot exceed the limit either.
+    guesses cannot exceed the limit either. A mobile with too many wrong codes is
+    refused (SmsLocked) before its try is counted.
     """
     now = timezone.now()
+    _refuse_if_sms_locked(mobile, now)
     latest = SmsCode.objects.filter(mobile=mobile).order_by("-created_at").first()
     if latest is None or latest.used_at is not None or latest.expires_at <= now:
         return None
@@ -150,6 +184,17 @@ def sms_code_verify(*, mobile: str, code: str) -> AbstractBaseUser | None:
     if not SmsCode.objects.filter(pk=latest.pk, used_at__isnull=True).update(used_at=now):
         return None
     return get_user_model().objects.filter(customer__mobile=mobile).first()
+
+
+def sms_sign_in_unlock(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> None:
+    """Lets a customer locked out of SMS sign-in by too many wrong codes sign in by SMS
+    again: their codes of the window are deleted, so they no longer count and none
+    can be tried again."""
+    customer = getattr(user, "customer", None)
+    if customer is None:
+        raise AccountError("Only customers sign in by SMS.")
+    deleted, _ = SmsCode.objects.filter(mobile=customer.mobile, created_at__gt=_sms_window_start(timezone.now())).delete()
+    logger.info("SMS sign-in unlocked", extra={"user_id": user.pk, "actor_id": actor.pk, "codes_deleted": deleted})
 
 
 def _refuse_unless_may_act_on(user: AbstractBaseUser, actor: AbstractBaseUser, action: str) -> None:

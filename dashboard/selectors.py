@@ -1,18 +1,22 @@
 """Reads of accounts for the admin's Users page."""
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from dashboard import accounts
+
 
 def users_matching() -> QuerySet:
-    """Users with their customer profile and live session count."""
+    """Users with their customer profile, live session count, and whether too many
+    wrong SMS codes keep them from signing in by SMS."""
     return (
         get_user_model()
         .objects.select_related("customer")
         .prefetch_related("groups")
         .annotate(session_count=Count("sessions", filter=Q(sessions__expire_date__gt=timezone.now())))
+        .annotate(sms_locked=Exists(accounts.sms_locked_mobiles().filter(mobile=OuterRef("customer__mobile"))))
     )
 
 

@@ -248,6 +248,11 @@ SMS_CODE_TTL_SECONDS = 5 * 60
 SMS_CODE_MAX_ATTEMPTS = 5
 SMS_RESEND_SECONDS = 60
 SMS_SENDS_PER_IP_PER_HOUR = env_int("SMS_SENDS_PER_IP_PER_HOUR", 10)
+# Wrong codes allowed per mobile, across codes and addresses, in a rolling window;
+# then SMS sign-in for that number is refused until the window has passed or an
+# admin unlocks it on the Users page (dashboard.accounts.sms_locked_mobiles).
+SMS_FAILURES_PER_MOBILE = env_int("SMS_FAILURES_PER_MOBILE", 10)
+SMS_FAILURE_WINDOW_HOURS = env_int("SMS_FAILURE_WINDOW_HOURS", 24)
 
 # --- Security headers --------------------------------------------------------------
 # Scripts only from this site and with the response's nonce; no inline styles; no

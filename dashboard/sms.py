@@ -40,8 +40,9 @@ class HttpSmsBackend:
 
     Most providers take a request of this shape with a bearer token (SMS_HTTP_TOKEN).
     For one that does not, subclass this and override `request`, then point
-    SMS_BACKEND at the subclass. Any non-2xx answer or a timeout raises, so the
-    sign-in page reports that the code could not be sent.
+    SMS_BACKEND at the subclass. Any non-2xx answer or a timeout raises; for a
+    sign-in code it is logged, and the page answers as if the code was sent (it does
+    not tell which numbers have accounts).
     """
 
     def __init__(self) -> None:

@@ -16,6 +16,7 @@ urlpatterns = [
     path("users/<int:pk>/deactivate/", views.user_deactivate, name="user_deactivate"),
     path("users/<int:pk>/activate/", views.user_activate, name="user_activate"),
     path("users/<int:pk>/sign-out/", views.user_sign_out, name="user_sign_out"),
+    path("users/<int:pk>/sms-unlock/", views.user_sms_unlock, name="user_sms_unlock"),
     path("", include("orders.urls")),
 ]
 

@@ -59,9 +59,15 @@ def sign_in_sms(request: HttpRequest) -> HttpResponse:
     context = {"next": _next_url(request)}
     if request.method == "POST" and "code" in request.POST:
         form = SmsSignInForm(request, data=request.POST)
-        if form.is_valid():
-            accounts.sign_in(request, form.user)
-            return redirect(_next_url(request))
+        # A mobile with too many wrong codes is refused from inside authenticate (SmsLocked).
+        try:
+            if form.is_valid():
+                accounts.sign_in(request, form.user)
+                return redirect(_next_url(request))
+        except accounts.AccountError as refused:
+            mobile = form.cleaned_data["mobile"]
+            code_form = SmsSignInForm(request, initial={"mobile": mobile})
+            return _sms_refused(request, {**context, "code_form": code_form, "mobile": mobile}, refused)
         return render(request, "registration/login_sms.html", {**context, "code_form": form}, status=422)
     form = SmsCodeRequestForm(request.POST if request.method == "POST" else None)
     if not form.is_bound:
@@ -73,12 +79,15 @@ def sign_in_sms(request: HttpRequest) -> HttpResponse:
     try:
         accounts.sms_code_send(mobile=mobile, ip_address=accounts.client_ip(request))
     except accounts.AccountError as refused:
-        page = {**context, "code_form": code_form, "mobile": mobile, "error": refused.message}
-        response = render(request, "registration/login_sms.html", page, status=refused.status)
-        if refused.retry_after:
-            response["Retry-After"] = str(refused.retry_after)
-        return response
+        return _sms_refused(request, {**context, "code_form": code_form, "mobile": mobile}, refused)
     return render(request, "registration/login_sms.html", {**context, "code_form": code_form, "mobile": mobile, "sent": True})
+
+
+def _sms_refused(request: HttpRequest, context: dict, refused: accounts.AccountError) -> HttpResponse:
+    response = render(request, "registration/login_sms.html", {**context, "error": refused.message}, status=refused.status)
+    if refused.retry_after:
+        response["Retry-After"] = str(refused.retry_after)
+    return response
 
 
 def locked_out(request: HttpRequest, response: HttpResponse | None = None, credentials: dict | None = None) -> HttpResponse:
@@ -181,6 +190,16 @@ def user_activate(request: HttpRequest, pk: int) -> HttpResponse:
         return f"{account.get_username()} can sign in again."
 
     return _user_action(request, pk, activate)
+
+
+@permission_required("auth.change_user")
+@require_POST
+def user_sms_unlock(request: HttpRequest, pk: int) -> HttpResponse:
+    def unlock(account) -> str:
+        accounts.sms_sign_in_unlock(user=account, actor=request.user)
+        return f"{account.get_username()} can sign in by SMS again."
+
+    return _user_action(request, pk, unlock)
 
 
 @permission_required("auth.change_user")

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from dashboard.models import UserSession
+from dashboard.models import SmsCode, UserSession
 from dashboard.tests.helpers import PASSWORD, admin_with_password, customer_with_password, session_row
 from orders import services
 from orders.models import Order
@@ -260,6 +260,28 @@ class TestUsers:
         client.post(f"/users/{other.pk}/activate/")
         other.refresh_from_db()
         assert other.is_active
+
+    def test_an_admin_unlocks_sign_in_by_sms_after_too_many_wrong_codes(self, client, settings):
+        settings.SMS_BACKEND = "locmem"
+        locked, other = make_customer(), make_customer()
+        SmsCode.objects.create(mobile=locked.mobile, code_hash="0" * 64, attempts=10, expires_at=timezone.now())
+        assert client.post("/login/sms/", {"mobile": locked.mobile}).status_code == 429
+        client.force_login(make_admin())
+        page = client.get("/users/").text
+        assert f"/users/{locked.user_id}/sms-unlock/" in page and f"/users/{other.user_id}/sms-unlock/" not in page
+
+        response = client.post(f"/users/{locked.user_id}/sms-unlock/", headers={"HX-Request": "true"})
+
+        assert response.status_code == 204 and "can sign in by SMS again" in response["HX-Trigger"]
+        assert f"/users/{locked.user_id}/sms-unlock/" not in client.get("/users/").text
+        client.logout()
+        assert client.post("/login/sms/", {"mobile": locked.mobile}).status_code == 200
+
+    def test_only_a_customer_has_sign_in_by_sms_to_unlock(self, client):
+        admin = make_admin()
+        client.force_login(make_admin())
+        response = client.post(f"/users/{admin.pk}/sms-unlock/", headers={"HX-Request": "true"})
+        assert "Only customers sign in by SMS" in response["HX-Trigger"]
 
     def test_reactivate(self, client):
         customer = make_customer()
