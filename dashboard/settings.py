@@ -239,8 +239,11 @@ if TRUSTED_PROXIES < 0:
 AXES_CLIENT_IP_CALLABLE = "dashboard.accounts.client_ip"
 
 # SMS sign-in: where codes go ("console", "locmem", "http" or a dotted path to a
-# class; see dashboard/sms.py), and its limits.
-SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
+# class; see dashboard/sms.py), and its limits. "console" prints codes and
+# set-password links, so it is the default in development only; with debug off and
+# no SMS_BACKEND, nothing is texted and sign-in by SMS says it is not available
+# (`check --deploy` refuses console and locmem there: dashboard/checks.py).
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "console" if DEBUG else "").strip()
 SMS_HTTP_URL = os.environ.get("SMS_HTTP_URL", "")
 SMS_HTTP_TOKEN = os.environ.get("SMS_HTTP_TOKEN", "")
 SMS_HTTP_TIMEOUT = env_int("SMS_HTTP_TIMEOUT", 5)
@@ -338,7 +341,10 @@ LOGGING = {
         "json": {"()": "dashboard.logs.JsonFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "filters": {"route_not_path": {"()": "dashboard.logs.RouteNotPath"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["route_not_path"]}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         # django-axes reports every sign-in at INFO; failures and lockouts are WARNING.

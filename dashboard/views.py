@@ -20,7 +20,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
-from dashboard import accounts, charts, selectors
+from dashboard import accounts, charts, selectors, sms
 from dashboard.forms import SignInForm, SmsCodeRequestForm, SmsSignInForm
 from dashboard.lists import UserFilter, UserTable
 from dashboard.permissions import permission_required
@@ -57,6 +57,9 @@ def sign_in_sms(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect(_next_url(request))
     context = {"next": _next_url(request)}
+    if not sms.enabled():
+        status = 503 if request.method == "POST" else 200
+        return render(request, "registration/login_sms.html", {**context, "sms_off": True}, status=status)
     if request.method == "POST" and "code" in request.POST:
         form = SmsSignInForm(request, data=request.POST)
         # A mobile with too many wrong codes is refused from inside authenticate (SmsLocked).

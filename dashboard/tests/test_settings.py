@@ -14,7 +14,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Everything settings.py reads that a developer's shell or CI might have exported.
-CONFIGURATION = {"DATABASE_URL", "DATABASE_REPLICA_URLS", "CONN_MAX_AGE", "REPLICA_PIN_SECONDS"}
+CONFIGURATION = {"DATABASE_URL", "DATABASE_REPLICA_URLS", "CONN_MAX_AGE", "REPLICA_PIN_SECONDS", "SMS_BACKEND"}
 SECRET_KEY = "a-long-random-production-secret-for-tests-only"
 
 PRINT_SETTINGS = """
@@ -31,6 +31,7 @@ print(json.dumps({
     "DATABASES": settings.DATABASES,
     "DATABASE_ROUTERS": settings.DATABASE_ROUTERS,
     "TRUSTED_PROXIES": settings.TRUSTED_PROXIES,
+    "SMS_BACKEND": settings.SMS_BACKEND,
 }, default=str))
 """
 
@@ -193,3 +194,14 @@ class TestTrustedProxies:
     def test_a_negative_number_is_refused(self):
         result = run_python(PRINT_SETTINGS, DJANGO_SECRET_KEY=SECRET_KEY, DJANGO_TRUSTED_PROXIES="-1")
         assert result.returncode != 0 and "DJANGO_TRUSTED_PROXIES must be 0 or more" in result.stderr
+
+
+class TestSmsBackend:
+    def test_development_prints_texts_to_the_console(self):
+        result = run_python(PRINT_SETTINGS, DJANGO_DEBUG="true")
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["SMS_BACKEND"] == "console"
+
+    def test_production_sends_none_unless_one_is_configured(self):
+        assert load_settings()["SMS_BACKEND"] == ""
+        assert load_settings(SMS_BACKEND="http")["SMS_BACKEND"] == "http"

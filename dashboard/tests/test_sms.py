@@ -309,6 +309,23 @@ class TestWrongCodesPerMobile:
         assert ask_for_code(client, customer.mobile).status_code == 200
 
 
+def test_without_an_sms_backend_sign_in_by_sms_says_it_is_off(client, settings):
+    settings.SMS_BACKEND = ""
+    customer = make_customer()
+    page = client.get("/login/sms/")
+    assert page.status_code == 200 and "Sign-in by SMS is not available" in page.text and 'name="mobile"' not in page.text
+    asked = ask_for_code(client, customer.mobile)
+    assert asked.status_code == 503 and "Sign-in by SMS is not available" in asked.text
+    assert enter_code(client, customer.mobile, "123456").status_code == 503
+    assert not SmsCode.objects.exists()
+
+
+def test_without_an_sms_backend_a_text_fails_like_a_provider_that_is_down(settings):
+    settings.SMS_BACKEND = ""
+    with pytest.raises(OSError, match="SMS_BACKEND is not set"):
+        sms.get_backend()
+
+
 def test_console_backend_prints_the_message():
     out = StringIO()
     with mock.patch("sys.stdout", out):

@@ -84,6 +84,14 @@ class TestCustomers:
         assert Customer.objects.get(user__username="bob").user.check_password("bobs new passphrase")
         assert "This link no longer works" in client.get(link, follow=True).text
 
+    def test_create_with_a_link_when_no_sms_backend_is_configured(self, admin_client, settings):
+        settings.SMS_BACKEND = ""
+        response = admin_client.post("/customers/new/", {
+            "username": "dan", "name": "Dan", "mobile": "+8613900000004", "level": make_level().pk, "password_choice": "link",
+        }, follow=True)
+        assert response.status_code == 200 and "the text could not be sent" in response.text
+        assert Customer.objects.filter(user__username="dan").exists()
+
     def test_invalid_input_is_a_422_with_field_errors_and_writes_nothing(self, admin_client):
         taken = make_customer()
         response = admin_client.post("/customers/new/", {
