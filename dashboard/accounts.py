@@ -96,7 +96,7 @@ def _sms_window_start(now: datetime) -> datetime:
 
 def sms_locked_mobiles(now: datetime | None = None) -> QuerySet:
     """The mobiles with SMS_FAILURES_PER_MOBILE wrong codes or more in the last
-    SMS_FAILURE_WINDOW_HOURS: every try at a code counts, but the one that signed in.
+    SMS_FAILURE_WINDOW_HOURS: every try at a code counts, except the one that signed in.
 
     Each code allows a few tries and a new one comes every minute, from any address,
     so without this cap someone could guess for ever.
