@@ -11,7 +11,11 @@ threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "25"))
 keepalive = 5
-accesslog = "-"
+# No access log: the app writes a line for every request itself (dashboard/logs.py),
+# with the route where gunicorn would write the path (which can hold a set-password
+# token) and the query string (searches, mobile numbers), and with the visitor's
+# address where gunicorn would write the router's.
+accesslog = None
 errorlog = "-"
 # The router in front terminates TLS and sets X-Forwarded-*.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")

@@ -4,16 +4,17 @@ Like orders/services.py for money: views call these and translate `AccountError`
 into a message; nothing else writes to these tables.
 """
 
+import ipaddress
 import logging
 import secrets
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F, QuerySet, Sum
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -44,12 +45,34 @@ class SmsRateLimited(AccountError):
     status = 429
 
 
-class SmsNotSent(AccountError):
-    status = 503
+class SmsLocked(AccountError):
+    status = 429
+
+
+def _ip_address(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    """The visitor's address, the one that lockouts, SMS limits and the request log use.
+
+    Each of the TRUSTED_PROXIES proxies in front appends the address it was reached
+    from to X-Forwarded-For, so the N-th entry from the right was written by the
+    outermost one and is the visitor; entries further left come from the visitor and
+    may be anything. With no trusted proxy the header is ignored, since anyone can
+    send it. With fewer entries than trusted proxies the request did not come through
+    all of them, so no entry can be trusted, and an entry that is not an address is
+    not one either: both fall back to REMOTE_ADDR, the peer that connected.
+    """
+    proxies = settings.TRUSTED_PROXIES
+    if proxies:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        if len(forwarded) >= proxies and (visitor := _ip_address(forwarded[-proxies])):
+            return visitor
+    return _ip_address(request.META.get("REMOTE_ADDR", ""))
 
 
 def sign_in(request: HttpRequest, user: AbstractBaseUser) -> None:
@@ -67,14 +90,46 @@ def _sign_in_message(code: str) -> str:
     return f"Your Order Platform sign-in code is {code}. It expires in {minutes} minutes. Never share it."
 
 
+def _sms_window_start(now: datetime) -> datetime:
+    return now - timedelta(hours=settings.SMS_FAILURE_WINDOW_HOURS)
+
+
+def sms_locked_mobiles(now: datetime | None = None) -> QuerySet:
+    """The mobiles with SMS_FAILURES_PER_MOBILE wrong codes or more in the last
+    SMS_FAILURE_WINDOW_HOURS: every try at a code counts, except the one that signed in.
+
+    Each code allows a few tries and a new one comes every minute, from any address,
+    so without this cap someone could guess for ever.
+    """
+    return (
+        SmsCode.objects.filter(created_at__gt=_sms_window_start(now or timezone.now()))
+        .values("mobile")
+        .annotate(failures=Sum("attempts") - Count("used_at"))
+        .filter(failures__gte=settings.SMS_FAILURES_PER_MOBILE)
+        .values("mobile")
+    )
+
+
+def _refuse_if_sms_locked(mobile: str, now: datetime) -> None:
+    if sms_locked_mobiles(now).filter(mobile=mobile).exists():
+        hours = settings.SMS_FAILURE_WINDOW_HOURS
+        raise SmsLocked(
+            f"Too many wrong codes for this number. Try again within {hours} hours, "
+            "sign in with your username and password, or ask support to unlock sign-in by SMS.",
+            retry_after=hours * 3600,
+        )
+
+
 def sms_code_send(*, mobile: str, ip_address: str | None) -> None:
     """Send a new sign-in code to `mobile` if it belongs to an active customer.
 
-    The limits and the answer are the same whether or not it does, so the form
-    cannot be used to find out which numbers have accounts.
+    The limits and the answer are the same whether or not it does, and whether or
+    not the SMS provider takes the message, so the form cannot be used to find out
+    which numbers have accounts.
     """
     now = timezone.now()
     with transaction.atomic():
+        _refuse_if_sms_locked(mobile, now)
         last = SmsCode.objects.filter(mobile=mobile).order_by("-created_at").only("created_at").first()
         if last and (wait := settings.SMS_RESEND_SECONDS - int((now - last.created_at).total_seconds())) > 0:
             raise SmsRateLimited(
@@ -104,8 +159,8 @@ def sms_code_send(*, mobile: str, ip_address: str | None) -> None:
         try:
             sms.get_backend().send(mobile, _sign_in_message(code))
         except OSError as exc:
+            # Never the message: it holds the code.
             logger.error("SMS sign-in code could not be sent: %s", type(exc).__name__)
-            raise SmsNotSent("The code could not be sent just now. Try again in a minute.") from exc
 
 
 def sms_code_verify(*, mobile: str, code: str) -> AbstractBaseUser | None:
@@ -113,9 +168,11 @@ def sms_code_verify(*, mobile: str, code: str) -> AbstractBaseUser | None:
 
     A code is single use, expires, and allows SMS_CODE_MAX_ATTEMPTS tries: each
     try is counted before the comparison, by a conditional update, so concurrent
-    guesses cannot exceed the limit either.
+    guesses cannot exceed the limit either. A mobile with too many wrong codes is
+    refused (SmsLocked) before its try is counted.
     """
     now = timezone.now()
+    _refuse_if_sms_locked(mobile, now)
     latest = SmsCode.objects.filter(mobile=mobile).order_by("-created_at").first()
     if latest is None or latest.used_at is not None or latest.expires_at <= now:
         return None
@@ -129,8 +186,27 @@ def sms_code_verify(*, mobile: str, code: str) -> AbstractBaseUser | None:
     return get_user_model().objects.filter(customer__mobile=mobile).first()
 
 
-def user_sign_out_everywhere(*, user: AbstractBaseUser) -> int:
+def sms_sign_in_unlock(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> None:
+    """Lets a customer locked out of SMS sign-in by too many wrong codes sign in by SMS
+    again: their codes of the window are deleted, so they no longer count and none
+    can be tried again."""
+    customer = getattr(user, "customer", None)
+    if customer is None:
+        raise AccountError("Only customers sign in by SMS.")
+    deleted, _ = SmsCode.objects.filter(mobile=customer.mobile, created_at__gt=_sms_window_start(timezone.now())).delete()
+    logger.info("SMS sign-in unlocked", extra={"user_id": user.pk, "actor_id": actor.pk, "codes_deleted": deleted})
+
+
+def _refuse_unless_may_act_on(user: AbstractBaseUser, actor: AbstractBaseUser, action: str) -> None:
+    """One rule for every action on another account: only a superuser acts on a
+    superuser, so a plain admin can neither undo a superuser's decision nor lock one out."""
+    if user.is_superuser and not actor.is_superuser:
+        raise AccountError(f"Only a superuser can {action}.")
+
+
+def user_sign_out_everywhere(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> int:
     """End every session of `user`; returns how many there were."""
+    _refuse_unless_may_act_on(user, actor, "sign a superuser out everywhere")
     deleted, _ = UserSession.objects.filter(user=user).delete()
     return deleted
 
@@ -140,13 +216,13 @@ def user_deactivate(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> None:
     """Deactivate `user` (nothing is deleted) and end all their sessions."""
     if user.pk == actor.pk:
         raise AccountError("You cannot deactivate your own account.")
-    if user.is_superuser and not actor.is_superuser:
-        raise AccountError("Only a superuser can deactivate a superuser.")
+    _refuse_unless_may_act_on(user, actor, "deactivate a superuser")
     get_user_model().objects.filter(pk=user.pk).update(is_active=False)
     user.is_active = False
-    user_sign_out_everywhere(user=user)
+    user_sign_out_everywhere(user=user, actor=actor)
 
 
-def user_activate(*, user: AbstractBaseUser) -> None:
+def user_activate(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> None:
+    _refuse_unless_may_act_on(user, actor, "reactivate a superuser")
     get_user_model().objects.filter(pk=user.pk).update(is_active=True)
     user.is_active = True

@@ -7,7 +7,11 @@ from dashboard import accounts
 
 
 class SmsCodeBackend(ModelBackend):
-    """Signs a customer in with their mobile and a code from `accounts.sms_code_send`."""
+    """Signs a customer in with their mobile and a code from `accounts.sms_code_send`.
+
+    `accounts.SmsLocked` (too many wrong codes for the mobile) goes through
+    `authenticate` to the view, which says so: it is not a wrong code.
+    """
 
     def authenticate(self, request: HttpRequest | None, mobile: str | None = None, code: str | None = None):
         if not mobile or not code:

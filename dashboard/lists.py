@@ -78,11 +78,18 @@ class UserTable(ListTable):
     def render_actions(self, record):
         if record.pk == self.request.user.pk:
             return format_html('<span class="muted small">{}</span>', "you")
+        if record.is_superuser and not self.request.user.is_superuser:
+            return format_html('<span class="muted small">{}</span>', "superusers only")
         buttons = []
         if record.session_count:
             buttons.append(post_button(
                 self, reverse("user_sign_out", args=[record.pk]), "Sign out everywhere", swap="none",
                 confirm=f"End every session of {record.username}? They will have to sign in again.",
+            ))
+        if record.sms_locked:
+            buttons.append(post_button(
+                self, reverse("user_sms_unlock", args=[record.pk]), "Unlock SMS sign-in", swap="none",
+                confirm=f"Let {record.username} sign in by SMS again? Too many wrong codes were entered for their number.",
             ))
         if record.is_active:
             buttons.append(post_button(

@@ -2,7 +2,8 @@
 
 Lines carry what an operator needs and nothing that would let someone in: never a
 password, an SMS code, a session id, a token or a query string (which can carry any
-of them) — the request line has the path only.
+of them). So a request is named by the URL pattern it matched (its route, such as
+/account/set-password/<uidb64>/<token>/), never by its path, which may hold a token.
 """
 
 import json
@@ -10,6 +11,7 @@ import logging
 import time
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.http import escape_leading_slashes
 
 request_logger = logging.getLogger("dashboard.request")
 
@@ -30,24 +32,56 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
+# What a request that matched no URL pattern is called: its path could be anything,
+# a mangled link with a token in it too.
+UNMATCHED = "<unmatched>"
+
+
+def request_route(request: HttpRequest) -> str:
+    match = getattr(request, "resolver_match", None)
+    return "/" + match.route if match is not None else UNMATCHED
+
+
+class RouteNotPath(logging.Filter):
+    """Django's own lines about a request (a 404, a 500, a CSRF failure) name its path
+    and carry the request, which prints as its path with the query string: both
+    become the route, as in the request line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        if isinstance(request, HttpRequest):
+            route = request_route(request)
+            paths = {request.path, escape_leading_slashes(request.path)}
+            if isinstance(record.args, tuple):
+                record.args = tuple(route if isinstance(arg, str) and arg in paths else arg for arg in record.args)
+            record.request = route
+        return True
+
+
 class RequestLogMiddleware:
-    """One line per request: method, path, status, duration, user id."""
+    """One line per request: method, route, status, duration, user id, client address."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        # Not at the top: logging is configured before the app registry is ready, and
+        # dashboard.accounts imports models, which need it.
+        from dashboard.accounts import client_ip
+
         start = time.perf_counter()
         response = self.get_response(request)
         user = getattr(request, "user", None)
+        route = request_route(request)
         request_logger.info(
-            "%s %s %s", request.method, request.path, response.status_code,
+            "%s %s %s", request.method, route, response.status_code,
             extra={
                 "method": request.method,
-                "path": request.path,
+                "route": route,
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - start) * 1000, 1),
                 "user_id": user.pk if user is not None and user.is_authenticated else None,
+                "client_ip": client_ip(request),
                 "htmx": bool(request.headers.get("HX-Request")),
             },
         )

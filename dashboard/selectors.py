@@ -6,9 +6,12 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from dashboard import accounts
+
 
 def users_matching() -> QuerySet:
-    """Users with their customer profile, live session count and whether they have a second factor."""
+    """Users with their customer profile, live session count, whether they have a
+    second factor, and whether too many wrong SMS codes keep them from signing in by SMS."""
     return (
         get_user_model()
         .objects.select_related("customer")
@@ -16,6 +19,7 @@ def users_matching() -> QuerySet:
         .annotate(
             session_count=Count("sessions", filter=Q(sessions__expire_date__gt=timezone.now())),
             second_factor=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)),
+            sms_locked=Exists(accounts.sms_locked_mobiles().filter(mobile=OuterRef("customer__mobile"))),
         )
     )
 

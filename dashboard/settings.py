@@ -176,9 +176,19 @@ REPLICA_PIN_SECONDS = env_int("REPLICA_PIN_SECONDS", 5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Argon2id first: it hashes new passwords, and an older PBKDF2 hash is rehashed with
+# it at the user's next sign-in. Being memory-hard, it makes guessing leaked hashes
+# on GPUs far dearer. The PBKDF2 hashers stay so that existing hashes still verify.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
+# Length is what makes a password hard to guess; 12 characters is the least we accept
+# for a new one (existing shorter passwords still sign in).
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -245,6 +255,15 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "dashboard.views.locked_out"
 AXES_VERBOSE = False
 AXES_SENSITIVE_PARAMETERS = ["password", "code"]
+# How many proxies (a PaaS router, a load balancer) stand in front of the app, each
+# appending to X-Forwarded-For. Lockouts, SMS limits and the request log key on the
+# visitor's address (dashboard.accounts.client_ip); 0 ignores the header, which is
+# right only when browsers connect to the app directly: behind a router every
+# visitor would otherwise share its address, and one visitor's lockout be everyone's.
+TRUSTED_PROXIES = env_int("DJANGO_TRUSTED_PROXIES", 0)
+if TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured(f"DJANGO_TRUSTED_PROXIES must be 0 or more, got {TRUSTED_PROXIES}")
+AXES_CLIENT_IP_CALLABLE = "dashboard.accounts.client_ip"
 
 # Second factor (TOTP apps through django-otp; dashboard/two_factor.py). Required of
 # every admin when this is on: on by default once deployed, off for `make run` and
@@ -253,8 +272,11 @@ TWO_FACTOR_REQUIRED_FOR_ADMINS = env_bool("DJANGO_TWO_FACTOR_REQUIRED", not DEBU
 OTP_TOTP_ISSUER = "Order Platform"
 
 # SMS sign-in: where codes go ("console", "locmem", "http" or a dotted path to a
-# class; see dashboard/sms.py), and its limits.
-SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
+# class; see dashboard/sms.py), and its limits. "console" prints codes and
+# set-password links, so it is the default in development only; with debug off and
+# no SMS_BACKEND, nothing is texted and sign-in by SMS says it is not available
+# (`check --deploy` refuses console and locmem there: dashboard/checks.py).
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "console" if DEBUG else "").strip()
 SMS_HTTP_URL = os.environ.get("SMS_HTTP_URL", "")
 SMS_HTTP_TOKEN = os.environ.get("SMS_HTTP_TOKEN", "")
 SMS_HTTP_TIMEOUT = env_int("SMS_HTTP_TIMEOUT", 5)
@@ -262,6 +284,11 @@ SMS_CODE_TTL_SECONDS = 5 * 60
 SMS_CODE_MAX_ATTEMPTS = 5
 SMS_RESEND_SECONDS = 60
 SMS_SENDS_PER_IP_PER_HOUR = env_int("SMS_SENDS_PER_IP_PER_HOUR", 10)
+# Wrong codes allowed per mobile, across codes and addresses, in a rolling window;
+# then SMS sign-in for that number is refused until the window has passed or an
+# admin unlocks it on the Users page (dashboard.accounts.sms_locked_mobiles).
+SMS_FAILURES_PER_MOBILE = env_int("SMS_FAILURES_PER_MOBILE", 10)
+SMS_FAILURE_WINDOW_HOURS = env_int("SMS_FAILURE_WINDOW_HOURS", 24)
 
 # --- Security headers --------------------------------------------------------------
 # Scripts only from this site and with the response's nonce; no inline styles; no
@@ -353,7 +380,10 @@ LOGGING = {
         "json": {"()": "dashboard.logs.JsonFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "filters": {"route_not_path": {"()": "dashboard.logs.RouteNotPath"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["route_not_path"]}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         # django-axes reports every sign-in at INFO; failures and lockouts are WARNING.

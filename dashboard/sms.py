@@ -1,9 +1,10 @@
 """Where SMS sign-in codes go, chosen by the SMS_BACKEND setting, like Django's email backends.
 
-- "console" (the default): prints each message to standard output, for development.
+- "console" (the default with debug on): prints each message to standard output, for development.
 - "locmem": keeps messages in `outbox`, for tests.
 - "http": `HttpSmsBackend`, the place to connect a real SMS gateway.
 - any dotted path to a class with `send(mobile, message)`.
+- "" (the default with debug off): none; nothing can be texted.
 """
 
 import json
@@ -40,8 +41,9 @@ class HttpSmsBackend:
 
     Most providers take a request of this shape with a bearer token (SMS_HTTP_TOKEN).
     For one that does not, subclass this and override `request`, then point
-    SMS_BACKEND at the subclass. Any non-2xx answer or a timeout raises, so the
-    sign-in page reports that the code could not be sent.
+    SMS_BACKEND at the subclass. Any non-2xx answer or a timeout raises; for a
+    sign-in code it is logged, and the page answers as if the code was sent (it does
+    not tell which numbers have accounts).
     """
 
     def __init__(self) -> None:
@@ -63,8 +65,23 @@ class HttpSmsBackend:
             response.read()
 
 
+class SmsNotConfigured(OSError):
+    """No SMS_BACKEND. An OSError, like a gateway that is down, so that whatever copes
+    with a text that could not be sent copes with this too."""
+
+
+def enabled() -> bool:
+    return bool(settings.SMS_BACKEND)
+
+
+def backend_path() -> str:
+    return ALIASES.get(settings.SMS_BACKEND, settings.SMS_BACKEND)
+
+
 def get_backend():
-    path = ALIASES.get(settings.SMS_BACKEND, settings.SMS_BACKEND)
+    if not enabled():
+        raise SmsNotConfigured("SMS_BACKEND is not set: no text can be sent.")
+    path = backend_path()
     try:
         backend_class = import_string(path)
     except ImportError as exc:

@@ -28,6 +28,7 @@ urlpatterns = [
     path("users/<int:pk>/activate/", views.user_activate, name="user_activate"),
     path("users/<int:pk>/sign-out/", views.user_sign_out, name="user_sign_out"),
     path("users/<int:pk>/reset-second-factor/", views.user_two_factor_reset, name="user_two_factor_reset"),
+    path("users/<int:pk>/sms-unlock/", views.user_sms_unlock, name="user_sms_unlock"),
     path("", include("orders.urls")),
 ]
 if apps.is_installed("orders.sandbox"):

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import PasswordChangeForm
+from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.contrib.auth.views import PasswordResetConfirmView
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
@@ -20,7 +20,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
-from dashboard import accounts, charts, selectors, two_factor
+from dashboard import accounts, charts, selectors, sms, two_factor
 from dashboard.forms import SignInForm, SmsCodeRequestForm, SmsSignInForm
 from dashboard.lists import UserFilter, UserTable
 from dashboard.permissions import permission_required
@@ -57,11 +57,20 @@ def sign_in_sms(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect(_next_url(request))
     context = {"next": _next_url(request)}
+    if not sms.enabled():
+        status = 503 if request.method == "POST" else 200
+        return render(request, "registration/login_sms.html", {**context, "sms_off": True}, status=status)
     if request.method == "POST" and "code" in request.POST:
         form = SmsSignInForm(request, data=request.POST)
-        if form.is_valid():
-            accounts.sign_in(request, form.user)
-            return redirect(_next_url(request))
+        # A mobile with too many wrong codes is refused from inside authenticate (SmsLocked).
+        try:
+            if form.is_valid():
+                accounts.sign_in(request, form.user)
+                return redirect(_next_url(request))
+        except accounts.AccountError as refused:
+            mobile = form.cleaned_data["mobile"]
+            code_form = SmsSignInForm(request, initial={"mobile": mobile})
+            return _sms_refused(request, {**context, "code_form": code_form, "mobile": mobile}, refused)
         return render(request, "registration/login_sms.html", {**context, "code_form": form}, status=422)
     form = SmsCodeRequestForm(request.POST if request.method == "POST" else None)
     if not form.is_bound:
@@ -73,12 +82,15 @@ def sign_in_sms(request: HttpRequest) -> HttpResponse:
     try:
         accounts.sms_code_send(mobile=mobile, ip_address=accounts.client_ip(request))
     except accounts.AccountError as refused:
-        page = {**context, "code_form": code_form, "mobile": mobile, "error": refused.message}
-        response = render(request, "registration/login_sms.html", page, status=refused.status)
-        if refused.retry_after:
-            response["Retry-After"] = str(refused.retry_after)
-        return response
+        return _sms_refused(request, {**context, "code_form": code_form, "mobile": mobile}, refused)
     return render(request, "registration/login_sms.html", {**context, "code_form": code_form, "mobile": mobile, "sent": True})
+
+
+def _sms_refused(request: HttpRequest, context: dict, refused: accounts.AccountError) -> HttpResponse:
+    response = render(request, "registration/login_sms.html", {**context, "error": refused.message}, status=refused.status)
+    if refused.retry_after:
+        response["Retry-After"] = str(refused.retry_after)
+    return response
 
 
 def locked_out(request: HttpRequest, response: HttpResponse | None = None, credentials: dict | None = None) -> HttpResponse:
@@ -95,12 +107,17 @@ def locked_out(request: HttpRequest, response: HttpResponse | None = None, crede
 @login_required
 @sensitive_post_parameters()
 def password_change(request: HttpRequest) -> HttpResponse:
-    form = PasswordChangeForm(request.user, request.POST if request.method == "POST" else None)
+    """Change the password, or set a first one: a customer made with a set-password
+    link they lost signs in by SMS, and has no old password to give."""
+    first = not request.user.has_usable_password()
+    form_class = SetPasswordForm if first else PasswordChangeForm
+    form = form_class(request.user, request.POST if request.method == "POST" else None)
     if form.is_bound and form.is_valid():
         update_session_auth_hash(request, form.save())
-        messages.success(request, "Your password has been changed.")
+        messages.success(request, "Your password is set." if first else "Your password has been changed.")
         return redirect("home")
-    return render(request, "registration/password_change.html", {"form": form}, status=422 if form.is_bound else 200)
+    context = {"form": form, "first": first}
+    return render(request, "registration/password_change.html", context, status=422 if form.is_bound else 200)
 
 
 class PasswordSetView(PasswordResetConfirmView):
@@ -172,7 +189,7 @@ def user_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def user_activate(request: HttpRequest, pk: int) -> HttpResponse:
     def activate(account) -> str:
-        accounts.user_activate(user=account)
+        accounts.user_activate(user=account, actor=request.user)
         return f"{account.get_username()} can sign in again."
 
     return _user_action(request, pk, activate)
@@ -180,9 +197,19 @@ def user_activate(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required("auth.change_user")
 @require_POST
+def user_sms_unlock(request: HttpRequest, pk: int) -> HttpResponse:
+    def unlock(account) -> str:
+        accounts.sms_sign_in_unlock(user=account, actor=request.user)
+        return f"{account.get_username()} can sign in by SMS again."
+
+    return _user_action(request, pk, unlock)
+
+
+@permission_required("auth.change_user")
+@require_POST
 def user_sign_out(request: HttpRequest, pk: int) -> HttpResponse:
     def sign_out(account) -> str:
-        ended = accounts.user_sign_out_everywhere(user=account)
+        ended = accounts.user_sign_out_everywhere(user=account, actor=request.user)
         return f"Ended {ended} session{pluralize(ended)} of {account.get_username()}."
 
     return _user_action(request, pk, sign_out)

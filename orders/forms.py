@@ -55,7 +55,7 @@ class CustomerCreateForm(CustomerFields):
     )
     password = forms.CharField(
         required=False, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text="Only when setting it now: at least 8 characters, not entirely numeric, not a common password.",
+        help_text="Only when setting it now: at least 12 characters, not entirely numeric, not a common password.",
     )
 
     field_order = ["username", "name", "mobile", "level", "password_choice", "password"]

@@ -111,7 +111,7 @@ def customer_update(*, customer: Customer, name: str, mobile: str, level: Level,
     Customer.objects.filter(pk=customer.pk).update(name=name, mobile=mobile, level=level)
     customer.name, customer.mobile, customer.level = name, mobile, level
     if active and not customer.user.is_active:
-        accounts.user_activate(user=customer.user)
+        accounts.user_activate(user=customer.user, actor=actor)
     elif not active and customer.user.is_active:
         accounts.user_deactivate(user=customer.user, actor=actor)
     return customer

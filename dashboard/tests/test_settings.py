@@ -14,8 +14,13 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Everything settings.py reads that a developer's shell or CI might have exported.
-CONFIGURATION = {"DATABASE_URL", "DATABASE_REPLICA_URLS", "CONN_MAX_AGE", "REPLICA_PIN_SECONDS", "PUBLIC_URL", "PAYMENT_GATEWAY"}
+CONFIGURATION = {
+    "DATABASE_URL", "DATABASE_REPLICA_URLS", "CONN_MAX_AGE", "REPLICA_PIN_SECONDS", "PUBLIC_URL", "PAYMENT_GATEWAY",
+    "SMS_BACKEND",
+}
 SECRET_KEY = "a-long-random-production-secret-for-tests-only"
+# What a production process cannot start without.
+PRODUCTION = {"DJANGO_SECRET_KEY": SECRET_KEY, "PUBLIC_URL": "https://orders.example.com"}
 
 PRINT_SETTINGS = """
 import json
@@ -30,6 +35,8 @@ print(json.dumps({
     "CSRF_TRUSTED_ORIGINS": settings.CSRF_TRUSTED_ORIGINS,
     "DATABASES": settings.DATABASES,
     "DATABASE_ROUTERS": settings.DATABASE_ROUTERS,
+    "TRUSTED_PROXIES": settings.TRUSTED_PROXIES,
+    "SMS_BACKEND": settings.SMS_BACKEND,
 }, default=str))
 """
 
@@ -66,7 +73,7 @@ def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
 
 def load_settings(**env: str) -> dict:
     """The settings a production process gets from `env` (debug off, a secret key)."""
-    result = run_python(PRINT_SETTINGS, **{"DJANGO_SECRET_KEY": SECRET_KEY, "PUBLIC_URL": "https://orders.example.com", **env})
+    result = run_python(PRINT_SETTINGS, **{**PRODUCTION, **env})
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -114,7 +121,7 @@ class TestDatabase:
 
     def test_a_sqlite_database_url_keeps_the_tuning_on_a_real_connection(self, tmp_path):
         database = tmp_path / "x.sqlite3"
-        env = {"DJANGO_SECRET_KEY": SECRET_KEY, "PUBLIC_URL": "https://orders.example.com", "DATABASE_URL": f"sqlite:///{database}"}
+        env = {**PRODUCTION, "DATABASE_URL": f"sqlite:///{database}"}
         default = load_settings(**env)["DATABASES"]["default"]
         assert default["NAME"] == str(database)
         assert default["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
@@ -161,7 +168,7 @@ class TestDatabase:
 
     @pytest.mark.parametrize("value", ["forever", "1.5", "60s"])
     def test_a_conn_max_age_that_is_not_a_whole_number_is_refused_clearly(self, value):
-        result = run_python(PRINT_SETTINGS, DJANGO_SECRET_KEY=SECRET_KEY, PUBLIC_URL="https://orders.example.com", CONN_MAX_AGE=value)
+        result = run_python(PRINT_SETTINGS, **PRODUCTION, CONN_MAX_AGE=value)
         assert result.returncode != 0
         assert "ImproperlyConfigured" in result.stderr
         assert f"CONN_MAX_AGE must be a whole number, got {value!r}" in result.stderr
@@ -180,3 +187,26 @@ class TestHosts:
         loaded = load_settings()
         assert loaded["ALLOWED_HOSTS"] == ["localhost", "127.0.0.1", "[::1]"]
         assert loaded["CSRF_TRUSTED_ORIGINS"] == []
+
+
+class TestTrustedProxies:
+    def test_none_unless_configured(self):
+        assert load_settings()["TRUSTED_PROXIES"] == 0
+
+    def test_the_number_of_proxies_in_front(self):
+        assert load_settings(DJANGO_TRUSTED_PROXIES="2")["TRUSTED_PROXIES"] == 2
+
+    def test_a_negative_number_is_refused(self):
+        result = run_python(PRINT_SETTINGS, **PRODUCTION, DJANGO_TRUSTED_PROXIES="-1")
+        assert result.returncode != 0 and "DJANGO_TRUSTED_PROXIES must be 0 or more" in result.stderr
+
+
+class TestSmsBackend:
+    def test_development_prints_texts_to_the_console(self):
+        result = run_python(PRINT_SETTINGS, DJANGO_DEBUG="true")
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["SMS_BACKEND"] == "console"
+
+    def test_production_sends_none_unless_one_is_configured(self):
+        assert load_settings()["SMS_BACKEND"] == ""
+        assert load_settings(SMS_BACKEND="http")["SMS_BACKEND"] == "http"

@@ -3,8 +3,10 @@ from datetime import timedelta
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth import SESSION_KEY
+from django.contrib.auth.hashers import make_password
 from django.db.models import F
 
+from dashboard import settings as project_settings
 from dashboard.accounts import LAST_SEEN, SIGNED_IN_AT
 from dashboard.models import UserSession
 from dashboard.tests.helpers import PASSWORD, admin_with_password, session_row
@@ -12,10 +14,16 @@ from dashboard.tests.helpers import PASSWORD, admin_with_password, session_row
 pytestmark = pytest.mark.django_db
 
 SAME_ERROR = "That username and password do not match"
+ROUTER = "10.0.0.1"
 
 
 def sign_in(client, username, password=PASSWORD, **extra):
     return client.post("/login/", {"username": username, "password": password, **extra})
+
+
+def sign_in_from(client, address: dict, username, password=PASSWORD):
+    """`sign_in` with `address` (REMOTE_ADDR, X-Forwarded-For) in the request's META."""
+    return client.post("/login/", {"username": username, "password": password}, **address)
 
 
 def test_sign_in_rotates_the_session_id_and_stores_the_session_in_the_database(client):
@@ -32,6 +40,18 @@ def test_sign_in_rotates_the_session_id_and_stores_the_session_in_the_database(c
     assert row is not None and row.session_key != anonymous_key
     assert row.user_id == admin.pk
     assert not UserSession.objects.filter(session_key=anonymous_key).exists()
+
+
+def test_a_pbkdf2_password_hash_is_upgraded_to_argon2id_at_sign_in(client, settings):
+    # The project's hashers, not the fast one the test suite uses.
+    settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS
+    admin = admin_with_password()
+    admin.password = make_password(PASSWORD, hasher="pbkdf2_sha256")
+    admin.save()
+    assert sign_in(client, admin.username).status_code == 302
+    admin.refresh_from_db()
+    assert admin.password.startswith("argon2$argon2id$")
+    assert admin.check_password(PASSWORD)
 
 
 def test_unknown_user_and_wrong_password_get_the_same_answer(client):
@@ -175,3 +195,26 @@ class TestLockout:
         client.logout()
         for _ in range(4):
             assert sign_in(client, admin.username, "wrong").status_code == 422
+
+    def test_a_forged_x_forwarded_for_does_not_escape_the_lock_without_trusted_proxies(self, client, settings):
+        settings.TRUSTED_PROXIES = 0
+        admin = admin_with_password()
+        for n in range(5):
+            sign_in_from(client, {"HTTP_X_FORWARDED_FOR": f"198.51.100.{n}"}, admin.username, "wrong")
+        assert sign_in_from(client, {"HTTP_X_FORWARDED_FOR": "198.51.100.99"}, admin.username).status_code == 429
+
+    def test_behind_a_trusted_proxy_the_lock_is_per_visitor(self, client, settings):
+        """Every visitor arrives from the router's address: locking that would lock everyone out."""
+        settings.TRUSTED_PROXIES = 1
+        admin = admin_with_password()
+        visitor_a = {"REMOTE_ADDR": ROUTER, "HTTP_X_FORWARDED_FOR": "203.0.113.5"}
+        for _ in range(5):
+            sign_in_from(client, visitor_a, admin.username, "wrong")
+        assert sign_in_from(client, visitor_a, admin.username).status_code == 429
+        # Visitor A cannot get round it by sending an address of their own either.
+        forged = {"REMOTE_ADDR": ROUTER, "HTTP_X_FORWARDED_FOR": "198.51.100.7, 203.0.113.5"}
+        assert sign_in_from(client, forged, admin.username).status_code == 429
+        assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"203.0.113.5"}
+
+        visitor_b = {"REMOTE_ADDR": ROUTER, "HTTP_X_FORWARDED_FOR": "198.51.100.7"}
+        assert sign_in_from(client, visitor_b, admin.username).status_code == 302

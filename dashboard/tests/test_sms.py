@@ -1,3 +1,4 @@
+import logging
 import re
 from datetime import timedelta
 from io import StringIO
@@ -8,6 +9,7 @@ from django.contrib.auth import SESSION_KEY
 from django.db.models import F
 
 from dashboard import accounts, sms
+from dashboard.logs import JsonFormatter
 from dashboard.models import SmsCode
 from dashboard.tests.helpers import session_row
 from orders.tests.factories import make_customer
@@ -151,6 +153,29 @@ def test_sends_per_address_are_capped_per_hour(client, outbox, settings):
     assert ask_for_code(client, "+8613900000098").status_code == 200
 
 
+def test_a_forged_x_forwarded_for_does_not_escape_the_cap_without_trusted_proxies(client, outbox, settings):
+    settings.TRUSTED_PROXIES, settings.SMS_SENDS_PER_IP_PER_HOUR = 0, 3
+    for n in range(3):
+        assert ask_for_code(client, f"+86139000000{n:02d}", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}").status_code == 200
+    refused = ask_for_code(client, "+8613900000099", HTTP_X_FORWARDED_FOR="198.51.100.99")
+    assert refused.status_code == 429 and "Too many codes" in refused.text
+
+
+def test_behind_a_trusted_proxy_the_cap_is_per_visitor(client, outbox, settings):
+    """Every visitor arrives from the router's address: capping that would stop SMS sign-in for everyone."""
+    settings.TRUSTED_PROXIES, settings.SMS_SENDS_PER_IP_PER_HOUR = 1, 3
+    visitor_a = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "203.0.113.5"}
+    for n in range(3):
+        assert ask_for_code(client, f"+86139000000{n:02d}", **visitor_a).status_code == 200
+    assert ask_for_code(client, "+8613900000099", **visitor_a).status_code == 429
+    forged = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "198.51.100.7, 203.0.113.5"}
+    assert ask_for_code(client, "+8613900000098", **forged).status_code == 429
+    assert set(SmsCode.objects.values_list("ip_address", flat=True)) == {"203.0.113.5"}
+
+    visitor_b = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "198.51.100.7"}
+    assert ask_for_code(client, "+8613900000099", **visitor_b).status_code == 200
+
+
 def test_an_unknown_mobile_gets_the_same_answer_and_no_text(client, outbox):
     customer = make_customer()
     known = ask_for_code(client, customer.mobile)
@@ -194,16 +219,111 @@ def test_wrong_codes_lock_the_mobile_out_like_wrong_passwords(client, outbox):
     assert response.status_code == 429 and "Too many failed attempts" in response.text
 
 
-def test_a_failing_sms_gateway_is_reported(client, settings):
+def test_a_failing_sms_gateway_answers_like_a_sent_code_and_is_logged_without_the_text(client, settings, caplog):
+    sent_to, failed_for = make_customer(), make_customer()
+    sent = ask_for_code(client, sent_to.mobile)
     settings.SMS_BACKEND = "dashboard.tests.test_sms.BrokenBackend"
-    customer = make_customer()
-    response = ask_for_code(client, customer.mobile)
-    assert response.status_code == 503 and "could not be sent" in response.text
+    with caplog.at_level(logging.INFO):
+        failed = ask_for_code(client, failed_for.mobile)
+    assert sent.status_code == failed.status_code == 200
+    assert page_without_tokens(sent.text, sent_to.mobile) == page_without_tokens(failed.text, failed_for.mobile)
+    [error] = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert "could not be sent" in error.getMessage()
+    (_, message), = BrokenBackend.attempted
+    code = re.search(r"\b(\d{6})\b", message).group(1)
+    logged = "\n".join(JsonFormatter().format(record) for record in caplog.records)
+    assert code not in logged and message not in logged
 
 
 class BrokenBackend:
+    attempted: list[tuple[str, str]] = []
+
     def send(self, mobile, message):
+        self.attempted[:] = [(mobile, message)]
         raise OSError("gateway down")
+
+
+class TestWrongCodesPerMobile:
+    """Five tries per code, a new code every minute and lockouts per mobile and address
+    would let someone who changes addresses guess for ever: wrong codes are also
+    capped per mobile, across codes and addresses."""
+
+    LOCKED = "Too many wrong codes for this number"
+
+    def wrong_codes(self, client, mobile, tries, address):
+        ask_for_code(client, mobile, REMOTE_ADDR=address)
+        for _ in range(tries):
+            assert enter_code(client, mobile, "000000", REMOTE_ADDR=address).status_code == 422
+        age_codes(61)
+
+    def lock(self, client, mobile):
+        """Ten wrong codes, from three addresses, none of them locked out by django-axes."""
+        for address, tries in (("10.2.0.1", 4), ("10.2.0.2", 4), ("10.2.0.3", 2)):
+            self.wrong_codes(client, mobile, tries, address)
+
+    def test_wrong_codes_are_capped_across_codes_and_addresses(self, client, outbox):
+        customer = make_customer()
+        self.lock(client, customer.mobile)
+        code = code_sent_to(outbox, customer.mobile)  # the latest, with three tries left
+        outbox.clear()
+
+        asked = ask_for_code(client, customer.mobile, REMOTE_ADDR="10.2.0.4")
+        assert asked.status_code == 429 and self.LOCKED in asked.text and outbox == []
+        assert "sign in with your username and password" in asked.text and "ask support" in asked.text
+        assert int(asked["Retry-After"]) == 24 * 3600
+        entered = enter_code(client, customer.mobile, code, REMOTE_ADDR="10.2.0.5")
+        assert entered.status_code == 429 and self.LOCKED in entered.text
+        assert SESSION_KEY not in client.session
+
+    def test_an_unknown_mobile_is_capped_alike_with_the_same_answer(self, client, outbox):
+        customer, unknown = make_customer(), "+8613999999999"
+        self.lock(client, customer.mobile)
+        self.lock(client, unknown)
+        known_asked = ask_for_code(client, customer.mobile, REMOTE_ADDR="10.2.0.4")
+        unknown_asked = ask_for_code(client, unknown, REMOTE_ADDR="10.2.0.4")
+        assert known_asked.status_code == unknown_asked.status_code == 429
+        assert known_asked["Retry-After"] == unknown_asked["Retry-After"]
+        assert page_without_tokens(known_asked.text, customer.mobile) == page_without_tokens(unknown_asked.text, unknown)
+        known_entered = enter_code(client, customer.mobile, "123456", REMOTE_ADDR="10.2.0.5")
+        unknown_entered = enter_code(client, unknown, "123456", REMOTE_ADDR="10.2.0.5")
+        assert known_entered.status_code == unknown_entered.status_code == 429
+        assert page_without_tokens(known_entered.text, customer.mobile) == page_without_tokens(unknown_entered.text, unknown)
+
+    def test_the_cap_lifts_when_the_window_has_passed(self, client, outbox, settings):
+        settings.SMS_FAILURES_PER_MOBILE, settings.SMS_FAILURE_WINDOW_HOURS = 3, 2
+        customer = make_customer()
+        self.wrong_codes(client, customer.mobile, 3, "10.2.0.1")
+        assert ask_for_code(client, customer.mobile).status_code == 429
+        age_codes(2 * 3600)
+        assert ask_for_code(client, customer.mobile).status_code == 200
+        assert enter_code(client, customer.mobile, code_sent_to(outbox, customer.mobile)).status_code == 302
+
+    def test_the_try_that_signs_in_is_not_a_wrong_one(self, client, outbox, settings):
+        settings.SMS_FAILURES_PER_MOBILE = 3
+        customer = make_customer()
+        self.wrong_codes(client, customer.mobile, 2, "10.2.0.1")
+        ask_for_code(client, customer.mobile)
+        assert enter_code(client, customer.mobile, code_sent_to(outbox, customer.mobile)).status_code == 302
+        client.post("/logout/")
+        age_codes(61)
+        assert ask_for_code(client, customer.mobile).status_code == 200
+
+
+def test_without_an_sms_backend_sign_in_by_sms_says_it_is_off(client, settings):
+    settings.SMS_BACKEND = ""
+    customer = make_customer()
+    page = client.get("/login/sms/")
+    assert page.status_code == 200 and "Sign-in by SMS is not available" in page.text and 'name="mobile"' not in page.text
+    asked = ask_for_code(client, customer.mobile)
+    assert asked.status_code == 503 and "Sign-in by SMS is not available" in asked.text
+    assert enter_code(client, customer.mobile, "123456").status_code == 503
+    assert not SmsCode.objects.exists()
+
+
+def test_without_an_sms_backend_a_text_fails_like_a_provider_that_is_down(settings):
+    settings.SMS_BACKEND = ""
+    with pytest.raises(OSError, match="SMS_BACKEND is not set"):
+        sms.get_backend()
 
 
 def test_console_backend_prints_the_message():

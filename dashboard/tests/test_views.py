@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from dashboard.models import UserSession
+from dashboard.models import SmsCode, UserSession
 from dashboard.tests.helpers import PASSWORD, admin_with_password, customer_with_password, session_row
 from orders import services
 from orders.models import Order
@@ -119,6 +119,45 @@ class TestPasswordChange:
         assert admin.check_password(PASSWORD)
 
 
+    def test_a_new_password_needs_twelve_characters(self, client):
+        admin = admin_with_password()
+        client.force_login(admin)
+        response = client.post(
+            "/account/password/", {"old_password": PASSWORD, "new_password1": "x1y2z3w4v5u", "new_password2": "x1y2z3w4v5u"}
+        )
+        assert response.status_code == 422 and "at least 12 characters" in response.text
+        admin.refresh_from_db()
+        assert admin.check_password(PASSWORD)
+
+    def test_a_customer_without_a_password_sets_one_without_an_old_one(self, client):
+        """Made with a set-password link they lost, they sign in by SMS and choose a password here."""
+        customer = make_customer()
+        customer.user.set_unusable_password()
+        customer.user.save()
+        client.force_login(customer.user)
+        page = client.get("/account/password/")
+        assert page.status_code == 200 and "old_password" not in page.text and "Set a password" in page.text
+        response = client.post(
+            "/account/password/", {"new_password1": "a new long passphrase", "new_password2": "a new long passphrase"}
+        )
+        assert response.status_code == 302
+        customer.user.refresh_from_db()
+        assert customer.user.check_password("a new long passphrase")
+        assert client.get("/").status_code == 200
+        assert "old_password" in client.get("/account/password/").text
+
+    def test_a_password_set_without_an_old_one_still_meets_the_validators(self, client):
+        customer = make_customer()
+        customer.user.set_unusable_password()
+        customer.user.save()
+        client.force_login(customer.user)
+        response = client.post("/account/password/", {"new_password1": "password", "new_password2": "password"})
+        assert response.status_code == 422 and "This password is too common" in response.text
+        assert "old_password" not in response.text
+        customer.user.refresh_from_db()
+        assert not customer.user.has_usable_password()
+
+
 class TestUsers:
     def test_lists_and_searches_users(self, client):
         client.force_login(make_admin())
@@ -173,6 +212,76 @@ class TestUsers:
         client.post(f"/users/{superuser.pk}/deactivate/")
         superuser.refresh_from_db()
         assert superuser.is_active
+
+    def test_a_superuser_cannot_deactivate_themselves(self, client):
+        superuser = type(make_admin()).objects.create_superuser("root", password=None)
+        client.force_login(superuser)
+        response = client.post(f"/users/{superuser.pk}/deactivate/", headers={"HX-Request": "true"})
+        assert "cannot deactivate your own account" in response["HX-Trigger"]
+        superuser.refresh_from_db()
+        assert superuser.is_active
+
+    def test_an_admin_cannot_reactivate_a_superuser(self, client):
+        superuser = type(make_admin()).objects.create_superuser("root", password=None, is_active=False)
+        client.force_login(make_admin())
+        response = client.post(f"/users/{superuser.pk}/activate/", headers={"HX-Request": "true"})
+        assert "Only a superuser can reactivate a superuser" in response["HX-Trigger"]
+        assert "can sign in again" not in response["HX-Trigger"]
+        superuser.refresh_from_db()
+        assert not superuser.is_active
+
+    def test_an_admin_cannot_sign_a_superuser_out_everywhere(self, client):
+        superuser = type(make_admin()).objects.create_superuser("root", password=PASSWORD)
+        browser = type(client)()
+        browser.post("/login/", {"username": "root", "password": PASSWORD})
+        client.force_login(make_admin())
+        response = client.post(f"/users/{superuser.pk}/sign-out/")
+        assert response.status_code == 302
+        assert "Only a superuser can sign a superuser out" in client.get("/users/").text
+        assert session_row(browser) is not None and browser.get("/").status_code == 200
+
+    def test_the_list_offers_an_admin_no_action_on_a_superuser(self, client):
+        superuser = type(make_admin()).objects.create_superuser("root", password=None, is_active=False)
+        client.force_login(make_admin())
+        page = client.get("/users/").text
+        assert f"/users/{superuser.pk}/activate/" not in page
+
+    def test_a_superuser_acts_on_another_superuser(self, client):
+        other = type(make_admin()).objects.create_superuser("root", password=PASSWORD)
+        browser = type(client)()
+        browser.post("/login/", {"username": "root", "password": PASSWORD})
+        client.force_login(type(other).objects.create_superuser("boss", password=None))
+        assert f"/users/{other.pk}/deactivate/" in client.get("/users/").text
+        client.post(f"/users/{other.pk}/sign-out/")
+        assert session_row(browser) is None
+        client.post(f"/users/{other.pk}/deactivate/")
+        other.refresh_from_db()
+        assert not other.is_active
+        client.post(f"/users/{other.pk}/activate/")
+        other.refresh_from_db()
+        assert other.is_active
+
+    def test_an_admin_unlocks_sign_in_by_sms_after_too_many_wrong_codes(self, client, settings):
+        settings.SMS_BACKEND = "locmem"
+        locked, other = make_customer(), make_customer()
+        SmsCode.objects.create(mobile=locked.mobile, code_hash="0" * 64, attempts=10, expires_at=timezone.now())
+        assert client.post("/login/sms/", {"mobile": locked.mobile}).status_code == 429
+        client.force_login(make_admin())
+        page = client.get("/users/").text
+        assert f"/users/{locked.user_id}/sms-unlock/" in page and f"/users/{other.user_id}/sms-unlock/" not in page
+
+        response = client.post(f"/users/{locked.user_id}/sms-unlock/", headers={"HX-Request": "true"})
+
+        assert response.status_code == 204 and "can sign in by SMS again" in response["HX-Trigger"]
+        assert f"/users/{locked.user_id}/sms-unlock/" not in client.get("/users/").text
+        client.logout()
+        assert client.post("/login/sms/", {"mobile": locked.mobile}).status_code == 200
+
+    def test_only_a_customer_has_sign_in_by_sms_to_unlock(self, client):
+        admin = make_admin()
+        client.force_login(make_admin())
+        response = client.post(f"/users/{admin.pk}/sms-unlock/", headers={"HX-Request": "true"})
+        assert "Only customers sign in by SMS" in response["HX-Trigger"]
 
     def test_reactivate(self, client):
         customer = make_customer()

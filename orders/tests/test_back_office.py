@@ -88,6 +88,14 @@ class TestCustomers:
         assert Customer.objects.get(user__username="bob").user.check_password("bobs new passphrase")
         assert "This link no longer works" in client.get(link, follow=True).text
 
+    def test_create_with_a_link_when_no_sms_backend_is_configured(self, admin_client, settings):
+        settings.SMS_BACKEND = ""
+        response = admin_client.post("/customers/new/", {
+            "username": "dan", "name": "Dan", "mobile": "+8613900000004", "level": make_level().pk, "password_choice": "link",
+        }, follow=True)
+        assert response.status_code == 200 and "the text could not be sent" in response.text
+        assert Customer.objects.filter(user__username="dan").exists()
+
     def test_invalid_input_is_a_422_with_field_errors_and_writes_nothing(self, admin_client):
         taken = make_customer()
         response = admin_client.post("/customers/new/", {
@@ -98,6 +106,14 @@ class TestCustomers:
         errors = response.context["form"].errors
         assert set(errors) == {"username", "name", "mobile", "level", "password"}
         assert Customer.objects.count() == 1
+
+    def test_a_password_set_now_needs_twelve_characters_as_the_form_says(self, admin_client):
+        assert "at least 12 characters" in admin_client.get("/customers/new/").text
+        response = admin_client.post("/customers/new/", {
+            "username": "carol", "name": "Carol", "mobile": "+8613900000003", "level": make_level().pk,
+            "password_choice": "set", "password": "short pass1",
+        })
+        assert response.status_code == 422 and "at least 12 characters" in response.context["form"].errors["password"][0]
 
     def test_edit_and_deactivate_ends_the_customers_sessions(self, admin_client):
         customer = make_customer()
