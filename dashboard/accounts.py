@@ -197,7 +197,7 @@ def sms_sign_in_unlock(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> No
     logger.info("SMS sign-in unlocked", extra={"user_id": user.pk, "actor_id": actor.pk, "codes_deleted": deleted})
 
 
-def _refuse_unless_may_act_on(user: AbstractBaseUser, actor: AbstractBaseUser, action: str) -> None:
+def refuse_unless_may_act_on(user: AbstractBaseUser, actor: AbstractBaseUser, action: str) -> None:
     """One rule for every action on another account: only a superuser acts on a
     superuser, so a plain admin can neither undo a superuser's decision nor lock one out."""
     if user.is_superuser and not actor.is_superuser:
@@ -206,7 +206,7 @@ def _refuse_unless_may_act_on(user: AbstractBaseUser, actor: AbstractBaseUser, a
 
 def user_sign_out_everywhere(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> int:
     """End every session of `user`; returns how many there were."""
-    _refuse_unless_may_act_on(user, actor, "sign a superuser out everywhere")
+    refuse_unless_may_act_on(user, actor, "sign a superuser out everywhere")
     deleted, _ = UserSession.objects.filter(user=user).delete()
     return deleted
 
@@ -216,13 +216,13 @@ def user_deactivate(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> None:
     """Deactivate `user` (nothing is deleted) and end all their sessions."""
     if user.pk == actor.pk:
         raise AccountError("You cannot deactivate your own account.")
-    _refuse_unless_may_act_on(user, actor, "deactivate a superuser")
+    refuse_unless_may_act_on(user, actor, "deactivate a superuser")
     get_user_model().objects.filter(pk=user.pk).update(is_active=False)
     user.is_active = False
     user_sign_out_everywhere(user=user, actor=actor)
 
 
 def user_activate(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> None:
-    _refuse_unless_may_act_on(user, actor, "reactivate a superuser")
+    refuse_unless_may_act_on(user, actor, "reactivate a superuser")
     get_user_model().objects.filter(pk=user.pk).update(is_active=True)
     user.is_active = True

@@ -251,7 +251,9 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_CALLABLE = "dashboard.auth_backends.sign_in_username"
-AXES_RESET_ON_SUCCESS = True
+# Failures are cleared by a whole sign-in (password and, where asked, the second
+# factor: dashboard.two_factor), not by the password step alone.
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "dashboard.views.locked_out"
 AXES_VERBOSE = False
 AXES_SENSITIVE_PARAMETERS = ["password", "code"]

@@ -32,7 +32,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
-from dashboard.accounts import AccountError
+from dashboard.accounts import AccountError, client_ip, refuse_unless_may_act_on
 from dashboard.audit import audit_record
 from dashboard.roles import is_admin
 
@@ -190,6 +190,20 @@ def is_locked_out(request: HttpRequest) -> bool:
     return AxesProxyHandler.is_locked(request, {"username": request.user.get_username()})
 
 
+def _failures_forget(request: HttpRequest, user: AbstractBaseUser) -> None:
+    # Only a whole sign-in clears the count (AXES_RESET_ON_SUCCESS is off): were the
+    # password step enough, whoever has the password could guess four codes per sign-in.
+    AxesProxyHandler.reset_attempts(username=user.get_username(), ip_address=client_ip(request))
+
+
+def password_step_done(request: HttpRequest, user: AbstractBaseUser) -> None:
+    """The password (or SMS) step has signed `user` in: if no code is asked of them
+    (none set up, or a remembered browser), the sign-in is whole."""
+    device = app_device(user)
+    if device is None or _remembered(request, user, device):
+        _failures_forget(request, user)
+
+
 def second_factor_verify(*, request: HttpRequest, code: str):
     """Checks `code` (from the app, or a recovery code, which then stops working) for
     the signed-in user and marks the session verified; returns the device that took it.
@@ -222,6 +236,7 @@ def second_factor_verify(*, request: HttpRequest, code: str):
     # A new session key for the session's new privileges, as at the password step.
     request.session.cycle_key()
     django_otp.login(request, device)
+    _failures_forget(request, user)
     return device
 
 
@@ -274,8 +289,7 @@ def second_factor_reset(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> N
     alone, or enrol again where the second factor is required."""
     if user.pk == actor.pk:
         raise AccountError("Change your own second factor under Two-factor authentication.")
-    if user.is_superuser and not actor.is_superuser:
-        raise AccountError("Only a superuser can reset a superuser's second factor.")
+    refuse_unless_may_act_on(user, actor, "reset a superuser's second factor")
     if not _second_factor_remove(user):
         raise AccountError(f"{user.get_username()} has no second factor to reset.")
     audit_record(actor=actor, action=AUDIT_RESET, target_user=user, detail="Authenticator app and recovery codes removed.")

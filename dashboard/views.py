@@ -35,6 +35,12 @@ def _next_url(request: HttpRequest) -> str:
     return resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
+def _signed_in(request: HttpRequest, user) -> HttpResponse:
+    accounts.sign_in(request, user)
+    two_factor.password_step_done(request, user)
+    return redirect(_next_url(request))
+
+
 @sensitive_post_parameters("password")
 @csrf_protect
 @never_cache
@@ -43,8 +49,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         return redirect(_next_url(request))
     form = SignInForm(request, data=request.POST if request.method == "POST" else None)
     if form.is_bound and form.is_valid():
-        accounts.sign_in(request, form.get_user())
-        return redirect(_next_url(request))
+        return _signed_in(request, form.get_user())
     context = {"form": form, "next": _next_url(request)}
     return render(request, "registration/login.html", context, status=422 if form.is_bound else 200)
 
@@ -65,8 +70,7 @@ def sign_in_sms(request: HttpRequest) -> HttpResponse:
         # A mobile with too many wrong codes is refused from inside authenticate (SmsLocked).
         try:
             if form.is_valid():
-                accounts.sign_in(request, form.user)
-                return redirect(_next_url(request))
+                return _signed_in(request, form.user)
         except accounts.AccountError as refused:
             mobile = form.cleaned_data["mobile"]
             code_form = SmsSignInForm(request, initial={"mobile": mobile})

@@ -277,6 +277,29 @@ class TestCodeStep:
         assert refused.status_code == 429 and DEVICE_ID_SESSION_KEY not in waiting.session
         assert sign_in(client, admin).status_code == 429
 
+    def test_signing_in_again_with_the_password_buys_no_more_code_guesses(self, client, settings):
+        settings.OTP_TOTP_THROTTLE_FACTOR = 0  # only axes counts here
+        admin = admin_with_password()
+        device = enrolled(admin)
+        for _ in range(2):
+            sign_in(client, admin)
+            assert [verify(client, wrong_code(device)).status_code for _ in range(2)] == [422, 422]
+            client.post("/logout/")
+        sign_in(client, admin)
+        assert verify(client, wrong_code(device)).status_code == 429, "the fifth wrong code locks, password or not"
+
+    def test_a_whole_sign_in_forgets_the_failures_before_it(self, client, settings):
+        settings.OTP_TOTP_THROTTLE_FACTOR = 0
+        admin = admin_with_password()
+        device = enrolled(admin)
+        sign_in(client, admin)
+        for _ in range(4):
+            verify(client, wrong_code(device))
+        assert verify(client, app_code(device)).status_code == 302
+        client.post("/logout/")
+        sign_in(client, admin)
+        assert verify(client, wrong_code(device)).status_code == 422
+
     def test_wrong_codes_in_a_row_are_slowed_down(self, client):
         admin = admin_with_password()
         device = enrolled(admin)
