@@ -50,7 +50,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     form = SignInForm(request, data=request.POST if request.method == "POST" else None)
     if form.is_bound and form.is_valid():
         return _signed_in(request, form.get_user())
-    context = {"form": form, "next": _next_url(request)}
+    context = {"form": form, "next": _next_url(request), "sms_enabled": sms.enabled()}
     return render(request, "registration/login.html", context, status=422 if form.is_bound else 200)
 
 

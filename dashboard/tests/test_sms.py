@@ -320,6 +320,13 @@ def test_without_an_sms_backend_sign_in_by_sms_says_it_is_off(client, settings):
     assert not SmsCode.objects.exists()
 
 
+def test_without_an_sms_backend_the_password_page_offers_no_sms_sign_in(client, settings):
+    assert "Sign in with a code by SMS" in client.get("/login/").text
+    settings.SMS_BACKEND = ""
+    page = client.get("/login/").text
+    assert "Sign in with a code by SMS" not in page and "Sign in by SMS" not in page
+
+
 def test_without_an_sms_backend_a_text_fails_like_a_provider_that_is_down(settings):
     settings.SMS_BACKEND = ""
     with pytest.raises(OSError, match="SMS_BACKEND is not set"):
