@@ -51,6 +51,7 @@ if not SECRET_KEY:
     SECRET_KEY = "django-insecure-development-only-key-never-used-with-debug-off"
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 
 def public_url_setting(value: str) -> str:
@@ -72,7 +73,6 @@ def public_url_setting(value: str) -> str:
 
 
 PUBLIC_URL = public_url_setting(os.environ.get("PUBLIC_URL", ""))
-CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "django.contrib.auth",
