@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from dashboard import sms
+from dashboard.audit import audit_record
 from dashboard.models import SmsCode, UserSession
 
 logger = logging.getLogger(__name__)
@@ -186,6 +187,7 @@ def sms_code_verify(*, mobile: str, code: str) -> AbstractBaseUser | None:
     return get_user_model().objects.filter(customer__mobile=mobile).first()
 
 
+@transaction.atomic
 def sms_sign_in_unlock(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> None:
     """Lets a customer locked out of SMS sign-in by too many wrong codes sign in by SMS
     again: their codes of the window are deleted, so they no longer count and none
@@ -194,7 +196,7 @@ def sms_sign_in_unlock(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> No
     if customer is None:
         raise AccountError("Only customers sign in by SMS.")
     deleted, _ = SmsCode.objects.filter(mobile=customer.mobile, created_at__gt=_sms_window_start(timezone.now())).delete()
-    logger.info("SMS sign-in unlocked", extra={"user_id": user.pk, "actor_id": actor.pk, "codes_deleted": deleted})
+    audit_record(actor=actor, action="sms_sign_in.unlocked", target_user=user, detail=f"{deleted} codes of the window deleted.")
 
 
 def refuse_unless_may_act_on(user: AbstractBaseUser, actor: AbstractBaseUser, action: str) -> None:
@@ -204,10 +206,12 @@ def refuse_unless_may_act_on(user: AbstractBaseUser, actor: AbstractBaseUser, ac
         raise AccountError(f"Only a superuser can {action}.")
 
 
+@transaction.atomic
 def user_sign_out_everywhere(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> int:
     """End every session of `user`; returns how many there were."""
     refuse_unless_may_act_on(user, actor, "sign a superuser out everywhere")
     deleted, _ = UserSession.objects.filter(user=user).delete()
+    audit_record(actor=actor, action="account.signed_out_everywhere", target_user=user, detail=f"{deleted} sessions ended.")
     return deleted
 
 
@@ -219,10 +223,13 @@ def user_deactivate(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> None:
     refuse_unless_may_act_on(user, actor, "deactivate a superuser")
     get_user_model().objects.filter(pk=user.pk).update(is_active=False)
     user.is_active = False
-    user_sign_out_everywhere(user=user, actor=actor)
+    audit_record(actor=actor, action="account.deactivated", target_user=user)
+    UserSession.objects.filter(user=user).delete()
 
 
+@transaction.atomic
 def user_activate(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> None:
     refuse_unless_may_act_on(user, actor, "reactivate a superuser")
     get_user_model().objects.filter(pk=user.pk).update(is_active=True)
     user.is_active = True
+    audit_record(actor=actor, action="account.activated", target_user=user)

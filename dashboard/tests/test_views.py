@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from dashboard.models import SmsCode, UserSession
+from dashboard.models import AuditEntry, SmsCode, UserSession
 from dashboard.tests.helpers import PASSWORD, admin_with_password, customer_with_password, session_row
 from orders import services
 from orders.models import Order
@@ -169,6 +169,19 @@ class TestUsers:
         assert "HX-Request" in fragment["Vary"]
         restored = client.get("/users/", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
         assert "<html" in restored.text
+
+    def test_every_action_on_an_account_is_in_the_audit_trail(self, client):
+        admin = make_admin()
+        client.force_login(admin)
+        customer = make_customer()
+        for action in ("deactivate", "activate", "sign-out", "sms-unlock"):
+            client.post(f"/users/{customer.user_id}/{action}/")
+        client.post(f"/users/{admin.pk}/deactivate/")  # refused: nothing to record
+        entries = AuditEntry.objects.order_by("id").values_list("action", "actor", "target_user", "target_repr")
+        assert list(entries) == [
+            (action, admin.pk, customer.user_id, customer.user.username)
+            for action in ("account.deactivated", "account.activated", "account.signed_out_everywhere", "sms_sign_in.unlocked")
+        ]
 
     def test_deactivate_signs_the_user_out_everywhere(self, client):
         customer = customer_with_password()
