@@ -109,13 +109,13 @@ class TestMethodsFollowTheGateway:
         _, client = customer_client
         make_product()
         page = client.get("/orders/new/").text
-        assert 'value="card"' not in page and 'value="atm"' not in page
+        assert 'value="card"' not in page and 'value="atm"' not in page and "by card" not in page
 
     def test_with_the_sandbox_card_and_atm_are_offered(self, customer_client):
         _, client = customer_client
         make_product()
         page = client.get("/orders/new/").text
-        assert 'value="card"' in page and 'value="atm"' in page
+        assert 'value="card"' in page and 'value="atm"' in page and "by card or by ATM transfer" in page
 
 
 @pytest.mark.django_db
