@@ -351,7 +351,8 @@ def order_place(
         previous = Order.objects.filter(customer=locked, idempotency_key=idempotency_key).first()
         if previous is not None:
             same = (previous.product_id, previous.quantity, previous.target, previous.memo)
-            if same != (product.pk, quantity, target, memo):
+            paid_from_balance = previous.payments.filter(kind=PaymentKind.CHARGE, method=PaymentMethod.BALANCE).exists()
+            if same != (product.pk, quantity, target, memo) or not paid_from_balance:
                 raise IdempotencyConflict
             return previous
         # The caller's copy may predate a deactivation.
@@ -399,9 +400,6 @@ def order_place(
 def _order_place_through_gateway(
     *, customer, product, quantity, target, memo, idempotency_key, actor, method, callback_url, return_url
 ) -> Order:
-    gateway = gateways.get_gateway()
-    if gateway is None or method not in gateway.methods:
-        raise InvalidRequest("This payment method is not available; pay from your balance.")
     _check_idempotency_key(idempotency_key)
     _check_text(target, field="target", max_length=Order._meta.get_field("target").max_length, required=True)
     _check_text(memo, field="memo", max_length=Order._meta.get_field("memo").max_length)
@@ -414,6 +412,10 @@ def _order_place_through_gateway(
             if same != (product.pk, quantity, target, memo, method):
                 raise IdempotencyConflict
             return previous
+        # After the replay: an order placed before its gateway was switched off is still its key's answer.
+        gateway = gateways.get_gateway()
+        if gateway is None or method not in gateway.methods:
+            raise InvalidRequest("This payment method is not available; pay from your balance.")
         product = Product.objects.get(pk=product.pk)
         tier, amount = order_quote(customer=locked, product=product, quantity=quantity)
         order = Order.objects.create(

@@ -217,6 +217,29 @@ class TestPlaceOrder:
             place(customer, product, quantity=3, idempotency_key="click")
         assert counts() == before and balance_of(customer) == Decimal("80.00")
 
+    @pytest.mark.parametrize("first, then", [("card", "balance"), ("balance", "card")])
+    def test_a_key_replayed_with_another_payment_method_is_refused(self, invariants, first, then):
+        product = make_product()
+        customer = make_customer("100")
+        urls = {"callback_url": "http://testserver/payments/callback/sandbox/", "return_url": "http://testserver/"}
+        place(customer, product, idempotency_key="click", method=first, **urls)
+        before = counts()
+        with pytest.raises(IdempotencyConflict):
+            place(customer, product, idempotency_key="click", method=then, **urls)
+        assert counts() == before
+
+    def test_a_card_order_replayed_after_its_gateway_is_switched_off_is_still_the_answer(self, invariants, settings):
+        product = make_product()
+        customer = make_customer("100")
+        urls = {"callback_url": "http://testserver/payments/callback/sandbox/", "return_url": "http://testserver/"}
+        first = place(customer, product, idempotency_key="click", method="card", **urls)
+        settings.PAYMENT_GATEWAY = ""
+        before = counts()
+        assert place(customer, product, idempotency_key="click", method="card", **urls).pk == first.pk
+        with pytest.raises(InvalidRequest):
+            place(customer, product, idempotency_key="another click", method="card", **urls)
+        assert counts() == before
+
     def test_level_change_prices_new_orders_only(self, invariants):
         product = make_product(tiers=((1, "10.00"),))
         customer = make_customer("100", level=make_level(percent=100))
