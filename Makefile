@@ -30,7 +30,7 @@ help:
 	@echo "make run     set everything up (virtualenv, packages, database, demo data) and serve on http://$(HOST):$(PORT)/ with an agent"
 	@echo "make test    set everything up and run the whole suite on SQLite and on PostgreSQL"
 	@echo "make bench   measure the platform at a million orders against the framework's ceilings (bench/run.py)"
-	@echo "make check   Django system checks and a models/migrations consistency check"
+	@echo "make check   Django system checks, migrations in step, ruff (lint and format), import contracts"
 	@echo "make clean   remove the virtualenv, the SQLite database and caches"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -56,9 +56,13 @@ demo: migrate
 run: demo
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PORT=$(PORT) PUBLIC_URL=$${PUBLIC_URL:-http://127.0.0.1:$(PORT)} honcho start -f Procfile.dev
 
+# Django's checks, migrations in step with the models, lint and format (ruff), and the
+# import contracts between the layers (import-linter, pyproject.toml).
 check: install
 	$(MANAGE) check
 	$(MANAGE) makemigrations --check --dry-run
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # Starts the machine's PostgreSQL cluster if it is not answering (exit 2 = already running).
 postgres:

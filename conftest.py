@@ -5,9 +5,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 # CI runs hypothesis with a fixed seed (derandomize) so a red build is reproducible.
-settings.register_profile(
-    "ci", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+settings.register_profile("ci", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 

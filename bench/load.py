@@ -31,8 +31,17 @@ class Load:
 def wrk(base_url: str, requests_file: Path, *, connections: int, seconds: int, prefix: str) -> Load:
     threads = min(connections, 2)
     command = [
-        "wrk", f"--threads={threads}", f"--connections={connections}", f"--duration={seconds}s", "--timeout=10s",
-        f"--script={LUA}", base_url, "--", str(requests_file), prefix, str(threads),
+        "wrk",
+        f"--threads={threads}",
+        f"--connections={connections}",
+        f"--duration={seconds}s",
+        "--timeout=10s",
+        f"--script={LUA}",
+        base_url,
+        "--",
+        str(requests_file),
+        prefix,
+        str(threads),
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
     line = next((line for line in result.stdout.splitlines() if line.startswith("BENCH_JSON ")), None)

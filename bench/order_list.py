@@ -63,8 +63,12 @@ def cases(customer: Customer) -> list[tuple[str, str, str]]:
         ("admin", "q: exact order no (jump)", f"/orders/?q={some_order}"),
         ("admin", "status+date range", f"/orders/?status=completed&created_after={quarter}&created_before={today}"),
         ("admin", "status+product+level", f"/orders/?status=completed&product={product}&level={level}"),
-        ("admin", "everything at once", f"/orders/?status=completed&status=failed&product={product}&level={level}"
-                                         f"&created_after={quarter}&created_before={today}&amount_min=10&amount_max=500"),
+        (
+            "admin",
+            "everything at once",
+            f"/orders/?status=completed&status=failed&product={product}&level={level}"
+            f"&created_after={quarter}&created_before={today}&amount_min=10&amount_max=500",
+        ),
         ("admin", "sort amount", "/orders/?sort=amount"),
         ("admin", "sort -amount + status", "/orders/?sort=-amount&status=failed"),
         ("admin", "sort amount + level", f"/orders/?sort=amount&level={level}"),

@@ -65,7 +65,9 @@ class Server:
         started = time.monotonic()
         self.drop(database)
         if template:
-            self.query("postgres", f"CREATE DATABASE {sql_name(database)} TEMPLATE {sql_name(template)} STRATEGY FILE_COPY")
+            self.query(
+                "postgres", f"CREATE DATABASE {sql_name(database)} TEMPLATE {sql_name(template)} STRATEGY FILE_COPY"
+            )
         else:
             self.query("postgres", f"CREATE DATABASE {sql_name(database)}")
         return time.monotonic() - started
@@ -93,8 +95,9 @@ def sql_name(name: str) -> str:
     return f'"{name}"'
 
 
-def ensure_seeded(server: Server, database: str, *, orders: int, pending: int, customers: int | None,
-                  env: dict, python: str, log) -> Seeded:
+def ensure_seeded(
+    server: Server, database: str, *, orders: int, pending: int, customers: int | None, env: dict, python: str, log
+) -> Seeded:
     """The database made by `seed_demo --orders N [--pending P]`, made now if it is missing
     or was left half-made (a seed that did not finish leaves no note)."""
     note = server.note(database) if server.exists(database) else {}
@@ -107,8 +110,18 @@ def ensure_seeded(server: Server, database: str, *, orders: int, pending: int, c
         server.create(database)
         subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], env=db_env, check=True)
         started = time.monotonic()
-        command = [*manage, "seed_demo", "--orders", str(orders), "--pending", str(pending),
-                   "--password", env["BENCH_PASSWORD"], "--seed", "1"]
+        command = [
+            *manage,
+            "seed_demo",
+            "--orders",
+            str(orders),
+            "--pending",
+            str(pending),
+            "--password",
+            env["BENCH_PASSWORD"],
+            "--seed",
+            "1",
+        ]
         if customers:
             command += ["--customers", str(customers)]
         subprocess.run(command, env=db_env, check=True)
@@ -130,10 +143,29 @@ def pgbench_place_order(server: Server, database: str, *, clients: int, seconds:
     first, last = server.query(database, "SELECT min(id), max(id) FROM orders_customer")[0]
     product = server.query(database, "SELECT min(id) FROM orders_product")[0][0]
     command = [
-        "pgbench", "--no-vacuum", "--file", str(ROOT / "bench" / "place_order.pgbench"),
-        "--client", str(clients), "--jobs", str(min(clients, 2)), "--time", str(seconds),
-        "--define", f"first_customer={first}", "--define", f"last_customer={last}", "--define", f"product={product}",
-        "--host", server.host, "--port", str(server.port), "--username", server.user, database,
+        "pgbench",
+        "--no-vacuum",
+        "--file",
+        str(ROOT / "bench" / "place_order.pgbench"),
+        "--client",
+        str(clients),
+        "--jobs",
+        str(min(clients, 2)),
+        "--time",
+        str(seconds),
+        "--define",
+        f"first_customer={first}",
+        "--define",
+        f"last_customer={last}",
+        "--define",
+        f"product={product}",
+        "--host",
+        server.host,
+        "--port",
+        str(server.port),
+        "--username",
+        server.user,
+        database,
     ]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:

@@ -31,7 +31,7 @@ import tempfile
 import time
 import urllib.request
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +44,12 @@ RESULTS = ROOT / "bench" / "results"
 ORDERS = 1_000_000
 QUEUE = 100_000
 # The agent runs: orders executed at once, and claimed and completed 50 at a time.
-AGENT_SETTINGS = {"ORDER_EXECUTOR": "instant", "AGENT_CONCURRENCY": "50", "AGENT_BATCH_SIZE": "50", "LOG_LEVEL": "WARNING"}
+AGENT_SETTINGS = {
+    "ORDER_EXECUTOR": "instant",
+    "AGENT_CONCURRENCY": "50",
+    "AGENT_BATCH_SIZE": "50",
+    "LOG_LEVEL": "WARNING",
+}
 LOADED = 16
 # The figures for these ceilings on a 2-core machine, for comparison.
 REFERENCE = {"bare view (ceiling)": 4500, "bare 25-row table (ceiling)": 390, "pgbench": 2300}
@@ -96,9 +101,19 @@ class Gunicorn:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(workdir / "gunicorn.log", "w")
         self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "dashboard.wsgi", "--config", "gunicorn.conf.py",
-             "--bind", f"127.0.0.1:{self.port}"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "dashboard.wsgi",
+                "--config",
+                "gunicorn.conf.py",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 30
         while True:
@@ -131,12 +146,18 @@ class Gunicorn:
 # on fetch their ids first): the queries must not grow with the rows shown.
 PAGE_SHAPES = {
     "first page": ("/orders/", "/orders/?per_page=100"),
-    "deep pages": ("/orders/?page=30", "/orders/?page=200", "/orders/?per_page=100&page=10", "/orders/?per_page=100&page=50"),
+    "deep pages": (
+        "/orders/?page=30",
+        "/orders/?page=200",
+        "/orders/?per_page=100&page=10",
+        "/orders/?per_page=100&page=50",
+    ),
 }
 
 
-def run_web(server: pg.Server, database: str, env: dict, seconds: int, workdir: Path,
-            only: str | None) -> tuple[list[Result], bool, dict]:
+def run_web(
+    server: pg.Server, database: str, env: dict, seconds: int, workdir: Path, only: str | None
+) -> tuple[list[Result], bool, dict]:
     # In-process requests (fixtures, query counts) need no request log; gunicorn keeps it.
     os.environ.update({**env, "LOG_LEVEL": "WARNING"})
     import django
@@ -174,7 +195,13 @@ def run_web(server: pg.Server, database: str, env: dict, seconds: int, workdir: 
                 expected = int(rates.get(connections_, 500) * seconds * 1.5) + 100
                 requests = scenario.make(expected)
                 prefix = f"b{int(time.time())}x{index}c{connections_}"
-                load = wrk(gunicorn.url, write_requests(workdir, requests), connections=connections_, seconds=seconds, prefix=prefix)
+                load = wrk(
+                    gunicorn.url,
+                    write_requests(workdir, requests),
+                    connections=connections_,
+                    seconds=seconds,
+                    prefix=prefix,
+                )
                 if scenario.verify:
                     rates[connections_] = load.rps
                     written = scenario.verify(prefix)
@@ -188,7 +215,9 @@ def run_web(server: pg.Server, database: str, env: dict, seconds: int, workdir: 
     finally:
         gunicorn.stop()
     connections.close_all()
-    ledger = subprocess.run([sys.executable, str(ROOT / "manage.py"), "check_ledger"], env=env, capture_output=True, text=True)
+    ledger = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "check_ledger"], env=env, capture_output=True, text=True
+    )
     (workdir / "check_ledger.txt").write_text(ledger.stdout + ledger.stderr)
     log(f"check_ledger after the writes: {'clean' if ledger.returncode == 0 else 'FAILED'}")
     return results, ledger.returncode == 0, page_queries
@@ -203,9 +232,11 @@ def write_requests(workdir: Path, requests) -> Path:
 
 def describe(result: Result) -> str:
     light, loaded = result.light, result.loaded
-    return (f"{query_range(result.queries)} queries; 1 conn p50 {light.p50_ms:.1f} ms p99 {light.p99_ms:.1f} ms; "
-            f"{LOADED} conns {loaded.rps:,.0f} req/s p99 {loaded.p99_ms:.0f} ms; "
-            f"errors {light.errors + loaded.errors + result.unverified}")
+    return (
+        f"{query_range(result.queries)} queries; 1 conn p50 {light.p50_ms:.1f} ms p99 {light.p99_ms:.1f} ms; "
+        f"{LOADED} conns {loaded.rps:,.0f} req/s p99 {loaded.p99_ms:.0f} ms; "
+        f"errors {light.errors + loaded.errors + result.unverified}"
+    )
 
 
 def query_range(queries: list[int]) -> str:
@@ -221,8 +252,14 @@ def run_agents(server: pg.Server, queue_db: str, env: dict, agents: int, seconds
     agent_env = {**env, "DATABASE_URL": server.url(work), **AGENT_SETTINGS}
     logs = [open(workdir / f"agent-{agents}-{n}.log", "w") for n in range(agents)]
     processes = [
-        subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "run_agent"], cwd=ROOT, env=agent_env,
-                         stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+        subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "run_agent"],
+            cwd=ROOT,
+            env=agent_env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         for log_file in logs
     ]
     open_orders = "SELECT count(*) FROM orders_order WHERE status IN ('pending', 'running')"
@@ -245,15 +282,22 @@ def run_agents(server: pg.Server, queue_db: str, env: dict, agents: int, seconds
         for log_file in logs:
             log_file.close()
     done, first, last = server.query(
-        work, "SELECT count(*), min(started_at), max(finished_at) FROM orders_order "
-              "WHERE status = 'completed' AND started_at >= now() - interval '1 day'",
+        work,
+        "SELECT count(*), min(started_at), max(finished_at) FROM orders_order "
+        "WHERE status = 'completed' AND started_at >= now() - interval '1 day'",
     )[0]
     span = (last - first).total_seconds() if done else 0
-    ledger = subprocess.run([sys.executable, str(ROOT / "manage.py"), "check_ledger"],
-                            env=agent_env, capture_output=True, text=True)
+    ledger = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "check_ledger"], env=agent_env, capture_output=True, text=True
+    )
     server.drop(work)
-    return {"agents": agents, "completed": done, "seconds": round(span, 1),
-            "per_second": done / span if span else 0.0, "ledger_clean": ledger.returncode == 0}
+    return {
+        "agents": agents,
+        "completed": done,
+        "seconds": round(span, 1),
+        "per_second": done / span if span else 0.0,
+        "ledger_clean": ledger.returncode == 0,
+    }
 
 
 # --- the report --------------------------------------------------------------------------
@@ -272,49 +316,75 @@ def verdicts(results: list[Result], ledger_clean: bool, agents: list[dict], page
     checks = []
     lists = [result for result in results if result.group == "order list"]
     for result in lists:
-        checks.append(Verdict(
-            f"{result.name}: p50 <= 2x table p50 ({2 * table.light.p50_ms:.1f} ms)",
-            f"{result.light.p50_ms:.1f} ms ({result.light.p50_ms / table.light.p50_ms:.1f}x)",
-            result.light.p50_ms <= 2 * table.light.p50_ms,
-        ))
-        checks.append(Verdict(f"{result.name}: p99 <= 50 ms at 1 connection", f"{result.light.p99_ms:.1f} ms",
-                              result.light.p99_ms <= 50))
-        checks.append(Verdict(
-            f"{result.name}: >= 70% of table req/s at {LOADED} connections",
-            f"{result.loaded.rps:,.0f} req/s ({result.loaded.rps / table.loaded.rps:.0%})",
-            result.loaded.rps >= 0.7 * table.loaded.rps,
-        ))
+        checks.append(
+            Verdict(
+                f"{result.name}: p50 <= 2x table p50 ({2 * table.light.p50_ms:.1f} ms)",
+                f"{result.light.p50_ms:.1f} ms ({result.light.p50_ms / table.light.p50_ms:.1f}x)",
+                result.light.p50_ms <= 2 * table.light.p50_ms,
+            )
+        )
+        checks.append(
+            Verdict(
+                f"{result.name}: p99 <= 50 ms at 1 connection",
+                f"{result.light.p99_ms:.1f} ms",
+                result.light.p99_ms <= 50,
+            )
+        )
+        checks.append(
+            Verdict(
+                f"{result.name}: >= 70% of table req/s at {LOADED} connections",
+                f"{result.loaded.rps:,.0f} req/s ({result.loaded.rps / table.loaded.rps:.0%})",
+                result.loaded.rps >= 0.7 * table.loaded.rps,
+            )
+        )
     if page_queries:
-        checks.append(Verdict(
-            "order list: queries do not grow with the rows shown (25 or 100 a page, top or deep)",
-            "; ".join(f"{shape} {', '.join(map(str, counts))}" for shape, counts in page_queries.items()),
-            all(len(set(counts)) == 1 for counts in page_queries.values()),
-        ))
+        checks.append(
+            Verdict(
+                "order list: queries do not grow with the rows shown (25 or 100 a page, top or deep)",
+                "; ".join(f"{shape} {', '.join(map(str, counts))}" for shape, counts in page_queries.items()),
+                all(len(set(counts)) == 1 for counts in page_queries.values()),
+            )
+        )
     if "place order" in by_name:
         place = by_name["place order"]
         errors = place.light.errors + place.loaded.errors + place.unverified
-        checks.append(Verdict(
-            f"place order: >= 50% of table req/s at {LOADED} connections",
-            f"{place.loaded.rps:,.0f} req/s ({place.loaded.rps / table.loaded.rps:.0%})",
-            place.loaded.rps >= 0.5 * table.loaded.rps,
-        ))
+        checks.append(
+            Verdict(
+                f"place order: >= 50% of table req/s at {LOADED} connections",
+                f"{place.loaded.rps:,.0f} req/s ({place.loaded.rps / table.loaded.rps:.0%})",
+                place.loaded.rps >= 0.5 * table.loaded.rps,
+            )
+        )
         checks.append(Verdict("place order: zero errors, every order written once", f"{errors} errors", errors == 0))
-    checks.append(Verdict("check_ledger clean after the writes", "clean" if ledger_clean else "violations", ledger_clean))
+    checks.append(
+        Verdict("check_ledger clean after the writes", "clean" if ledger_clean else "violations", ledger_clean)
+    )
     for run in agents:
         if run["agents"] == 4:
-            checks.append(Verdict("agent: >= 1,000 orders/s with 4 agents", f"{run['per_second']:,.0f} orders/s",
-                                  run["per_second"] >= 1000))
-        checks.append(Verdict(f"check_ledger clean after {run['agents']} agent(s)",
-                              "clean" if run["ledger_clean"] else "violations", run["ledger_clean"]))
+            checks.append(
+                Verdict(
+                    "agent: >= 1,000 orders/s with 4 agents",
+                    f"{run['per_second']:,.0f} orders/s",
+                    run["per_second"] >= 1000,
+                )
+            )
+        checks.append(
+            Verdict(
+                f"check_ledger clean after {run['agents']} agent(s)",
+                "clean" if run["ledger_clean"] else "violations",
+                run["ledger_clean"],
+            )
+        )
     return checks
 
 
-def report(results, ledger_clean, page_queries, pgbench, agents, seeded: pg.Seeded, copy_seconds, seconds,
-           command) -> tuple[str, bool]:
+def report(
+    results, ledger_clean, page_queries, pgbench, agents, seeded: pg.Seeded, copy_seconds, seconds, command
+) -> tuple[str, bool]:
     by_name = {result.name: result for result in results}
     table = by_name["bare 25-row table (ceiling)"]
     lines = [
-        f"Measured {datetime.now(timezone.utc):%Y-%m-%d} with `{command}` ({seconds} s per load; "
+        f"Measured {datetime.now(UTC):%Y-%m-%d} with `{command}` ({seconds} s per load; "
         f"{os.cpu_count()} cores; gunicorn 2 sync workers; PostgreSQL on loopback; wrk).",
         "",
         "| Scenario | SQL queries | p50 @1 | p99 @1 | p50 vs table | req/s @16 | vs table | p99 @16 | errors |",
@@ -333,21 +403,31 @@ def report(results, ledger_clean, page_queries, pgbench, agents, seeded: pg.Seed
         rps = by_name[name].loaded.rps
         lines.append(f"| {name}, req/s @16 | {rps:,.0f} | {REFERENCE[name]:,} | {rps / REFERENCE[name]:.2f} |")
     if pgbench:
-        lines.append(f"| pgbench place-order transaction, tps @{pgbench['clients']} clients | {pgbench['tps']:,.0f} | "
-                     f"{REFERENCE['pgbench']:,} | {pgbench['tps'] / REFERENCE['pgbench']:.2f} |")
+        lines.append(
+            f"| pgbench place-order transaction, tps @{pgbench['clients']} clients | {pgbench['tps']:,.0f} | "
+            f"{REFERENCE['pgbench']:,} | {pgbench['tps'] / REFERENCE['pgbench']:.2f} |"
+        )
         if "place order" in by_name:
             place = by_name["place order"].loaded.rps
-            lines.append(f"| place order over HTTP vs pgbench's transaction | {place:,.0f} | {pgbench['tps']:,.0f} | "
-                         f"{place / pgbench['tps']:.2f} |")
-    lines += ["", "| Other | figure |", "|---|---:|",
-              f"| `seed_demo --orders {seeded.orders:,}` | {seeded.seconds / 60:.1f} min"
-              f"{'' if seeded.made_now else ' (when the database was made)'} |",
-              f"| database size | {seeded.size_bytes / 2**30:.2f} GiB |",
-              f"| copying it for a run | {copy_seconds:.0f} s |"]
+            lines.append(
+                f"| place order over HTTP vs pgbench's transaction | {place:,.0f} | {pgbench['tps']:,.0f} | "
+                f"{place / pgbench['tps']:.2f} |"
+            )
+    lines += [
+        "",
+        "| Other | figure |",
+        "|---|---:|",
+        f"| `seed_demo --orders {seeded.orders:,}` | {seeded.seconds / 60:.1f} min"
+        f"{'' if seeded.made_now else ' (when the database was made)'} |",
+        f"| database size | {seeded.size_bytes / 2**30:.2f} GiB |",
+        f"| copying it for a run | {copy_seconds:.0f} s |",
+    ]
     for run in agents:
-        lines.append(f"| agent, zero-time executor, {run['agents']} agent(s), AGENT_CONCURRENCY=AGENT_BATCH_SIZE="
-                     f"{AGENT_SETTINGS['AGENT_CONCURRENCY']} | {run['per_second']:,.0f} orders/s "
-                     f"({run['completed']:,} in {run['seconds']} s) |")
+        lines.append(
+            f"| agent, zero-time executor, {run['agents']} agent(s), AGENT_CONCURRENCY=AGENT_BATCH_SIZE="
+            f"{AGENT_SETTINGS['AGENT_CONCURRENCY']} | {run['per_second']:,.0f} orders/s "
+            f"({run['completed']:,} in {run['seconds']} s) |"
+        )
     checks = verdicts(results, ledger_clean, agents, page_queries)
     lines += ["", "| Target | measured | |", "|---|---|---|"]
     lines += [f"| {check.target} | {check.measured} | {'PASS' if check.passed else '**FAIL**'} |" for check in checks]
@@ -369,8 +449,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=10, help="How long each load runs (default 10).")
     parser.add_argument("--agent-seconds", type=int, default=120, help="At most this long per agent run (default 120).")
-    parser.add_argument("--postgres", default=os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432"),
-                        help="The PostgreSQL server (default postgres://postgres@127.0.0.1:5432).")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432"),
+        help="The PostgreSQL server (default postgres://postgres@127.0.0.1:5432).",
+    )
     parser.add_argument("--database", default="order_platform_bench", help="Name prefix of the benchmark's databases.")
     parser.add_argument("--orders", type=int, default=ORDERS, help="Orders in the database (default 1,000,000).")
     parser.add_argument("--only", help="Only the scenarios whose name contains this (ceilings always run).")
@@ -384,8 +467,9 @@ def main() -> int:
     server = pg.Server(args.postgres)
     seed_db, work_db, queue_db = f"{args.database}_seed", args.database, f"{args.database}_queue"
     base_env = production_env(server.url(work_db))
-    seeded = pg.ensure_seeded(server, seed_db, orders=args.orders, pending=0, customers=None, env=base_env,
-                              python=sys.executable, log=log)
+    seeded = pg.ensure_seeded(
+        server, seed_db, orders=args.orders, pending=0, customers=None, env=base_env, python=sys.executable, log=log
+    )
     log(f"{seed_db}: {seeded.orders:,} orders, {seeded.size_bytes / 2**30:.2f} GiB, seeded in {seeded.seconds:.0f} s")
     copy_seconds = server.create(work_db, template=seed_db)
     server.query(work_db, "ANALYZE")
@@ -401,22 +485,34 @@ def main() -> int:
     log(f"pgbench place-order: {pgbench['tps']:,.0f} tps at 4 clients")
     agents = []
     if not args.skip_agents:
-        pg.ensure_seeded(server, queue_db, orders=QUEUE, pending=QUEUE, customers=500, env=base_env,
-                         python=sys.executable, log=log)
+        pg.ensure_seeded(
+            server, queue_db, orders=QUEUE, pending=QUEUE, customers=500, env=base_env, python=sys.executable, log=log
+        )
         for count in (1, 4):
             run = run_agents(server, queue_db, base_env, count, args.agent_seconds, workdir)
             log(f"{count} agent(s): {run['per_second']:,.0f} orders/s ({run['completed']:,} in {run['seconds']} s)")
             agents.append(run)
     options = " ".join(sys.argv[1:])
     command = "make bench" + (f" BENCH_ARGS='{options}'" if options else "")
-    markdown, passed = report(results, ledger_clean, page_queries, pgbench, agents, seeded, copy_seconds, args.seconds,
-                              command)
+    markdown, passed = report(
+        results, ledger_clean, page_queries, pgbench, agents, seeded, copy_seconds, args.seconds, command
+    )
     print("\n" + markdown + "\n")
     (RESULTS / "latest.md").write_text(markdown + "\n")
-    (RESULTS / "latest.json").write_text(json.dumps({
-        "results": [asdict(result) for result in results], "pgbench": pgbench, "agents": agents,
-        "seed": asdict(seeded), "ledger_clean": ledger_clean, "page_queries": page_queries,
-    }, indent=2, default=str))
+    (RESULTS / "latest.json").write_text(
+        json.dumps(
+            {
+                "results": [asdict(result) for result in results],
+                "pgbench": pgbench,
+                "agents": agents,
+                "seed": asdict(seeded),
+                "ledger_clean": ledger_clean,
+                "page_queries": page_queries,
+            },
+            indent=2,
+            default=str,
+        )
+    )
     if args.readme:
         update_readme(markdown)
         log("README.md's performance section updated")

@@ -15,7 +15,8 @@ from orders.models import Order
 TABLE = engines["django"].from_string("""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Orders</title></head><body>
 <table><thead><tr><th>Order</th><th>Status</th><th>Amount</th><th>Placed</th></tr></thead><tbody>
-{% for order_no, status, amount, created_at in rows %}<tr><td>{{ order_no }}</td><td>{{ status }}</td><td>{{ amount }}</td><td>{{ created_at|date:"Y-m-d H:i" }}</td></tr>
+{% for order_no, status, amount, created_at in rows %}<tr><td>{{ order_no }}</td><td>{{ status }}</td>
+<td>{{ amount }}</td><td>{{ created_at|date:"Y-m-d H:i" }}</td></tr>
 {% endfor %}</tbody></table></body></html>""")
 
 

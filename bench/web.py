@@ -7,10 +7,10 @@ would, and htmx requests their `HX-Request` header.
 """
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from typing import Callable
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -64,7 +64,9 @@ class Request:
     def headers(self) -> dict[str, str]:
         headers = {}
         if self.session:
-            headers["Cookie"] = f"{settings.SESSION_COOKIE_NAME}={self.session.cookie}; {settings.CSRF_COOKIE_NAME}={self.session.csrf}"
+            headers["Cookie"] = (
+                f"{settings.SESSION_COOKIE_NAME}={self.session.cookie}; {settings.CSRF_COOKIE_NAME}={self.session.csrf}"
+            )
             if self.method == "POST":
                 headers["X-CSRFToken"] = self.session.csrf
         if self.body:
@@ -90,8 +92,11 @@ class Request:
             extra["HTTP_X_CSRFTOKEN"] = self.session.csrf
         with CaptureQueriesContext(connection) as captured:
             response = client.generic(
-                self.method, self.path, self.body.replace("{uid}", uid),
-                content_type="application/x-www-form-urlencoded", **extra,
+                self.method,
+                self.path,
+                self.body.replace("{uid}", uid),
+                content_type="application/x-www-form-urlencoded",
+                **extra,
             )
         return response.status_code, len(captured)
 
@@ -113,12 +118,19 @@ class Fixtures:
         self.admin = User.objects.get(username=demo.ADMIN_USERNAME)
         self.admin_session = Session.sign_in(self.admin)
         self.customers = list(
-            Customer.objects.select_related("user", "level").filter(user__is_active=True).order_by("id")[:BENCH_CUSTOMERS]
+            Customer.objects.select_related("user", "level")
+            .filter(user__is_active=True)
+            .order_by("id")[:BENCH_CUSTOMERS]
         )
         self.sessions = {customer.pk: Session.sign_in(customer.user) for customer in self.customers}
         for customer in self.customers:  # enough for every order the benchmark places
-            services.balance_top_up(customer=customer, amount=Decimal("1000000"), memo="Benchmark funds",
-                                    idempotency_key=f"bench-funds-{timezone.now().timestamp()}", actor=self.admin)
+            services.balance_top_up(
+                customer=customer,
+                amount=Decimal("1000000"),
+                memo="Benchmark funds",
+                idempotency_key=f"bench-funds-{timezone.now().timestamp()}",
+                actor=self.admin,
+            )
         self.product = Product.objects.filter(active=True).order_by("id").prefetch_related("tiers").first()
         self.quantity = min(tier.min_quantity for tier in self.product.tiers.all())
         self.level = Level.objects.order_by("id").first()
@@ -142,40 +154,71 @@ class Fixtures:
             Scenario("bare view (ceiling)", "ceiling", lambda n: [Request("GET", "/bench/bare/")]),
             Scenario("bare 25-row table (ceiling)", "ceiling", gets("/bench/table/")),
             Scenario("order list: newest first", "order list", gets("/orders/")),
-            Scenario("order list: filters", "order list", gets(
-                "/orders/?status=pending",
-                "/orders/?status=failed&status=cancelled",
-                f"/orders/?product={product}",
-                f"/orders/?level={level}",
-                f"/orders/?created_after={week}&created_before={today}",
-                "/orders/?amount_min=100&amount_max=200",
-                f"/orders/?status=completed&created_after={quarter}&created_before={today}",
-                f"/orders/?status=completed&product={product}&level={level}",
-                f"/orders/?status=completed&status=failed&product={product}&level={level}"
-                f"&created_after={quarter}&created_before={today}&amount_min=10&amount_max=500",
-            )),
-            Scenario("order list: search", "order list", gets(
-                *(f"/orders/?q={order_no[2:8]}" for order_no in self.order_nos[:3]),
-                *(f"/orders/?q={mobile}" for mobile, _ in self.searches[:3]),
-                *(f"/orders/?q={name.split()[-1]}" for _, name in self.searches[:3]),
-            )),
-            Scenario("order list: sorts", "order list", gets(
-                "/orders/?sort=amount", "/orders/?sort=-amount&status=failed",
-                f"/orders/?sort=amount&level={level}", "/orders/?sort=created_at",
-            )),
-            Scenario("order list: deep pages", "order list", gets(
-                "/orders/?page=200", "/orders/?sort=-amount&page=200", "/orders/?per_page=100&page=50",
-            )),
-            Scenario("order list: htmx table region", "order list", gets(
-                "/orders/?page=2", "/orders/?status=running&page=2", "/orders/?sort=-amount&page=3", htmx=True,
-            )),
+            Scenario(
+                "order list: filters",
+                "order list",
+                gets(
+                    "/orders/?status=pending",
+                    "/orders/?status=failed&status=cancelled",
+                    f"/orders/?product={product}",
+                    f"/orders/?level={level}",
+                    f"/orders/?created_after={week}&created_before={today}",
+                    "/orders/?amount_min=100&amount_max=200",
+                    f"/orders/?status=completed&created_after={quarter}&created_before={today}",
+                    f"/orders/?status=completed&product={product}&level={level}",
+                    f"/orders/?status=completed&status=failed&product={product}&level={level}"
+                    f"&created_after={quarter}&created_before={today}&amount_min=10&amount_max=500",
+                ),
+            ),
+            Scenario(
+                "order list: search",
+                "order list",
+                gets(
+                    *(f"/orders/?q={order_no[2:8]}" for order_no in self.order_nos[:3]),
+                    *(f"/orders/?q={mobile}" for mobile, _ in self.searches[:3]),
+                    *(f"/orders/?q={name.split()[-1]}" for _, name in self.searches[:3]),
+                ),
+            ),
+            Scenario(
+                "order list: sorts",
+                "order list",
+                gets(
+                    "/orders/?sort=amount",
+                    "/orders/?sort=-amount&status=failed",
+                    f"/orders/?sort=amount&level={level}",
+                    "/orders/?sort=created_at",
+                ),
+            ),
+            Scenario(
+                "order list: deep pages",
+                "order list",
+                gets(
+                    "/orders/?page=200",
+                    "/orders/?sort=-amount&page=200",
+                    "/orders/?per_page=100&page=50",
+                ),
+            ),
+            Scenario(
+                "order list: htmx table region",
+                "order list",
+                gets(
+                    "/orders/?page=2",
+                    "/orders/?status=running&page=2",
+                    "/orders/?sort=-amount&page=3",
+                    htmx=True,
+                ),
+            ),
             Scenario("order detail", "page", gets(*(f"/orders/{order_no}/" for order_no in self.order_nos))),
             Scenario("dashboard home (admin)", "page", gets("/")),
-            Scenario("customer: My orders", "page", lambda n: [
-                Request("GET", path, self.sessions[customer.pk])
-                for customer in self.customers
-                for path in ("/orders/", "/orders/?status=pending", "/orders/?sort=-amount")
-            ]),
+            Scenario(
+                "customer: My orders",
+                "page",
+                lambda n: [
+                    Request("GET", path, self.sessions[customer.pk])
+                    for customer in self.customers
+                    for path in ("/orders/", "/orders/?status=pending", "/orders/?sort=-amount")
+                ],
+            ),
             Scenario("place order", "write", self.place_requests, verify=self.placed),
             Scenario("cancel order", "write", self.cancel_requests, verify=self.cancelled),
             Scenario("admin top-up (htmx)", "write", self.top_up_requests, verify=self.topped_up),
@@ -184,8 +227,10 @@ class Fixtures:
     # --- writes ----------------------------------------------------------------------
 
     def place_requests(self, n: int) -> list[Request]:
-        body = (f"product={self.product.pk}&quantity={self.quantity}&method=balance"
-                "&target=https%3A%2F%2Fexample.com%2Fbench&memo=&idempotency_key={uid}")
+        body = (
+            f"product={self.product.pk}&quantity={self.quantity}&method=balance"
+            "&target=https%3A%2F%2Fexample.com%2Fbench&memo=&idempotency_key={uid}"
+        )
         return [Request("POST", "/orders/new/", self.sessions[customer.pk], body) for customer in self.customers]
 
     def placed(self, prefix: str) -> int:
@@ -195,14 +240,19 @@ class Fixtures:
         """Cancels `n` different pending orders of the bench customers, placing more if needed."""
         pending = list(
             Order.objects.filter(customer__in=self.customers, status=OrderStatus.PENDING)
-            .order_by("id").values_list("order_no", "customer_id")[:n]
+            .order_by("id")
+            .values_list("order_no", "customer_id")[:n]
         )
         by_pk = {customer.pk: customer for customer in self.customers}
         for index in range(n - len(pending)):
             customer = self.customers[index % len(self.customers)]
             order = services.order_place(
-                customer=customer, product=self.product, quantity=self.quantity, target="https://example.com/bench",
-                idempotency_key=f"bench-to-cancel-{timezone.now().timestamp()}-{index}", actor=customer.user,
+                customer=customer,
+                product=self.product,
+                quantity=self.quantity,
+                target="https://example.com/bench",
+                idempotency_key=f"bench-to-cancel-{timezone.now().timestamp()}-{index}",
+                actor=customer.user,
             )
             pending.append((order.order_no, customer.pk))
         self._cancelling = [order_no for order_no, _ in pending]

@@ -195,8 +195,12 @@ def sms_sign_in_unlock(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> No
     customer = getattr(user, "customer", None)
     if customer is None:
         raise AccountError("Only customers sign in by SMS.")
-    deleted, _ = SmsCode.objects.filter(mobile=customer.mobile, created_at__gt=_sms_window_start(timezone.now())).delete()
-    audit_record(actor=actor, action="sms_sign_in.unlocked", target_user=user, detail=f"{deleted} codes of the window deleted.")
+    deleted, _ = SmsCode.objects.filter(
+        mobile=customer.mobile, created_at__gt=_sms_window_start(timezone.now())
+    ).delete()
+    audit_record(
+        actor=actor, action="sms_sign_in.unlocked", target_user=user, detail=f"{deleted} codes of the window deleted."
+    )
 
 
 def refuse_unless_may_act_on(user: AbstractBaseUser, actor: AbstractBaseUser, action: str) -> None:
@@ -211,7 +215,9 @@ def user_sign_out_everywhere(*, user: AbstractBaseUser, actor: AbstractBaseUser)
     """End every session of `user`; returns how many there were."""
     refuse_unless_may_act_on(user, actor, "sign a superuser out everywhere")
     deleted, _ = UserSession.objects.filter(user=user).delete()
-    audit_record(actor=actor, action="account.signed_out_everywhere", target_user=user, detail=f"{deleted} sessions ended.")
+    audit_record(
+        actor=actor, action="account.signed_out_everywhere", target_user=user, detail=f"{deleted} sessions ended."
+    )
     return deleted
 
 

@@ -68,8 +68,11 @@ class UserTable(ListTable):
         if record.pk == self.request.user.pk or (record.is_superuser and not self.request.user.is_superuser):
             return enrolled
         reset = post_button(
-            self, reverse("user_two_factor_reset", args=[record.pk]),
-            format_html('{}<span class="visually-hidden"> {}</span>', "Reset", "second factor"), danger=True, swap="none",
+            self,
+            reverse("user_two_factor_reset", args=[record.pk]),
+            format_html('{}<span class="visually-hidden"> {}</span>', "Reset", "second factor"),
+            danger=True,
+            swap="none",
             confirm=f"Reset the second factor of {record.username}? Their authenticator app and recovery codes stop "
             "working; they sign in with their password alone until they enrol again.",
         )
@@ -82,25 +85,46 @@ class UserTable(ListTable):
             return format_html('<span class="muted small">{}</span>', "superusers only")
         buttons = []
         if record.session_count:
-            buttons.append(post_button(
-                self, reverse("user_sign_out", args=[record.pk]), "Sign out everywhere", swap="none",
-                confirm=f"End every session of {record.username}? They will have to sign in again.",
-            ))
+            buttons.append(
+                post_button(
+                    self,
+                    reverse("user_sign_out", args=[record.pk]),
+                    "Sign out everywhere",
+                    swap="none",
+                    confirm=f"End every session of {record.username}? They will have to sign in again.",
+                )
+            )
         if record.sms_locked:
-            buttons.append(post_button(
-                self, reverse("user_sms_unlock", args=[record.pk]), "Unlock SMS sign-in", swap="none",
-                confirm=f"Let {record.username} sign in by SMS again? Too many wrong codes were entered for their number.",
-            ))
+            buttons.append(
+                post_button(
+                    self,
+                    reverse("user_sms_unlock", args=[record.pk]),
+                    "Unlock SMS sign-in",
+                    swap="none",
+                    confirm=f"Let {record.username} sign in by SMS again? Too many wrong codes were entered for their number.",
+                )
+            )
         if record.is_active:
-            buttons.append(post_button(
-                self, reverse("user_deactivate", args=[record.pk]), "Deactivate", danger=True, swap="none",
-                confirm=f"Deactivate {record.username}? They are signed out everywhere and cannot sign in until reactivated.",
-            ))
+            buttons.append(
+                post_button(
+                    self,
+                    reverse("user_deactivate", args=[record.pk]),
+                    "Deactivate",
+                    danger=True,
+                    swap="none",
+                    confirm=f"Deactivate {record.username}? They are signed out everywhere and cannot sign in until reactivated.",
+                )
+            )
         else:
-            buttons.append(post_button(
-                self, reverse("user_activate", args=[record.pk]), "Reactivate", swap="none",
-                confirm=f"Reactivate {record.username}? They can sign in again.",
-            ))
+            buttons.append(
+                post_button(
+                    self,
+                    reverse("user_activate", args=[record.pk]),
+                    "Reactivate",
+                    swap="none",
+                    confirm=f"Reactivate {record.username}? They can sign in again.",
+                )
+            )
         return format_html('<div class="row-actions">{}</div>', mark_safe("".join(buttons)))
 
     def value_role(self, record):

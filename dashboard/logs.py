@@ -26,7 +26,13 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        line.update({key: value for key, value in record.__dict__.items() if key not in STANDARD_ATTRIBUTES and not key.startswith("_")})
+        line.update(
+            {
+                key: value
+                for key, value in record.__dict__.items()
+                if key not in STANDARD_ATTRIBUTES and not key.startswith("_")
+            }
+        )
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str)
@@ -74,7 +80,10 @@ class RequestLogMiddleware:
         user = getattr(request, "user", None)
         route = request_route(request)
         request_logger.info(
-            "%s %s %s", request.method, route, response.status_code,
+            "%s %s %s",
+            request.method,
+            route,
+            response.status_code,
             extra={
                 "method": request.method,
                 "route": route,

@@ -1,11 +1,10 @@
 """Session lifetime, the second-factor step, and Django messages for htmx requests."""
 
 import time
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
-from urllib.parse import urlsplit
-
 from django.contrib.auth import SESSION_KEY, logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
@@ -40,7 +39,10 @@ class SessionLifetimeMiddleware:
             # A session from before these keys existed starts its clocks now.
             signed_in_at = session.setdefault(SIGNED_IN_AT, now)
             last_seen = session.setdefault(LAST_SEEN, now)
-            if now - signed_in_at > settings.SESSION_ABSOLUTE_SECONDS or now - last_seen > settings.SESSION_IDLE_SECONDS:
+            if (
+                now - signed_in_at > settings.SESSION_ABSOLUTE_SECONDS
+                or now - last_seen > settings.SESSION_IDLE_SECONDS
+            ):
                 return self.end(request, "Your session has expired. Please sign in again.")
             if now - last_seen >= LAST_SEEN_RESOLUTION:
                 session[LAST_SEEN] = now
@@ -52,7 +54,9 @@ class SessionLifetimeMiddleware:
         if request.htmx:
             # Back to the page the fragment belongs to, after signing in again.
             page = urlsplit(request.htmx.current_url or "/")
-            return HttpResponseClientRedirect(redirect_to_login(page.path + (f"?{page.query}" if page.query else "")).url)
+            return HttpResponseClientRedirect(
+                redirect_to_login(page.path + (f"?{page.query}" if page.query else "")).url
+            )
         return redirect_to_login(request.get_full_path())
 
 

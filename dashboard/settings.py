@@ -68,7 +68,9 @@ def public_url_setting(value: str) -> str:
         return "http://127.0.0.1:8000"
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-        raise ImproperlyConfigured(f"PUBLIC_URL must be an http(s) address such as https://orders.example.com, got {value!r}.")
+        raise ImproperlyConfigured(
+            f"PUBLIC_URL must be an http(s) address such as https://orders.example.com, got {value!r}."
+        )
     return value
 
 
@@ -161,9 +163,7 @@ def database_config(url: str) -> dict:
 
 
 DATABASES = {
-    "default": database_config(
-        os.environ.get("DATABASE_URL", "").strip() or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
-    )
+    "default": database_config(os.environ.get("DATABASE_URL", "").strip() or f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 }
 # Read replicas: reads go to one of them, writes and migrations to the primary
 # (dashboard.db_router). Under test a replica mirrors the primary.
@@ -383,9 +383,7 @@ LOGGING = {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
     },
     "filters": {"route_not_path": {"()": "dashboard.logs.RouteNotPath"}},
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["route_not_path"]}
-    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["route_not_path"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         # django-axes reports every sign-in at INFO; failures and lockouts are WARNING.

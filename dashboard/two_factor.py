@@ -292,7 +292,9 @@ def second_factor_reset(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> N
     refuse_unless_may_act_on(user, actor, "reset a superuser's second factor")
     if not _second_factor_remove(user):
         raise AccountError(f"{user.get_username()} has no second factor to reset.")
-    audit_record(actor=actor, action=AUDIT_RESET, target_user=user, detail="Authenticator app and recovery codes removed.")
+    audit_record(
+        actor=actor, action=AUDIT_RESET, target_user=user, detail="Authenticator app and recovery codes removed."
+    )
     logger.info("Second factor of user %s reset by user %s", user.pk, actor.pk)
 
 

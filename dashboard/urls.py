@@ -16,7 +16,11 @@ urlpatterns = [
     path("account/two-factor/", views_two_factor.two_factor_account, name="two_factor"),
     path("account/two-factor/verify/", views_two_factor.two_factor_verify, name="two_factor_verify"),
     path("account/two-factor/enrol/", views_two_factor.two_factor_enrol, name="two_factor_enrol"),
-    path("account/two-factor/recovery-codes/", views_two_factor.two_factor_recovery_codes, name="two_factor_recovery_codes"),
+    path(
+        "account/two-factor/recovery-codes/",
+        views_two_factor.two_factor_recovery_codes,
+        name="two_factor_recovery_codes",
+    ),
     path(
         "account/two-factor/recovery-codes/renew/",
         views_two_factor.two_factor_recovery_codes_renew,

@@ -30,7 +30,9 @@ from orders.listing import render_list
 
 def _next_url(request: HttpRequest) -> str:
     candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return candidate
     return resolve_url(settings.LOGIN_REDIRECT_URL)
 
@@ -87,17 +89,23 @@ def sign_in_sms(request: HttpRequest) -> HttpResponse:
         accounts.sms_code_send(mobile=mobile, ip_address=accounts.client_ip(request))
     except accounts.AccountError as refused:
         return _sms_refused(request, {**context, "code_form": code_form, "mobile": mobile}, refused)
-    return render(request, "registration/login_sms.html", {**context, "code_form": code_form, "mobile": mobile, "sent": True})
+    return render(
+        request, "registration/login_sms.html", {**context, "code_form": code_form, "mobile": mobile, "sent": True}
+    )
 
 
 def _sms_refused(request: HttpRequest, context: dict, refused: accounts.AccountError) -> HttpResponse:
-    response = render(request, "registration/login_sms.html", {**context, "error": refused.message}, status=refused.status)
+    response = render(
+        request, "registration/login_sms.html", {**context, "error": refused.message}, status=refused.status
+    )
     if refused.retry_after:
         response["Retry-After"] = str(refused.retry_after)
     return response
 
 
-def locked_out(request: HttpRequest, response: HttpResponse | None = None, credentials: dict | None = None) -> HttpResponse:
+def locked_out(
+    request: HttpRequest, response: HttpResponse | None = None, credentials: dict | None = None
+) -> HttpResponse:
     """django-axes' answer once a username + address is locked out (AXES_LOCKOUT_CALLABLE)."""
     context = {
         "minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
@@ -160,8 +168,12 @@ def balance_badge(request: HttpRequest) -> HttpResponse:
 def user_list(request: HttpRequest) -> HttpResponse:
     filterset = UserFilter(request.GET or None, queryset=selectors.users_matching())
     return render_list(
-        request, filterset=filterset, table_class=UserTable, template="dashboard/user_list.html",
-        region="users-table", export_name="users",
+        request,
+        filterset=filterset,
+        table_class=UserTable,
+        template="dashboard/user_list.html",
+        region="users-table",
+        export_name="users",
     )
 
 
@@ -224,7 +236,11 @@ def user_sign_out(request: HttpRequest, pk: int) -> HttpResponse:
 def user_two_factor_reset(request: HttpRequest, pk: int) -> HttpResponse:
     def reset(account) -> str:
         two_factor.second_factor_reset(user=account, actor=request.user)
-        then = "enrol again at their next sign-in" if two_factor.required_for(account) else "sign in with their password alone"
+        then = (
+            "enrol again at their next sign-in"
+            if two_factor.required_for(account)
+            else "sign in with their password alone"
+        )
         return f"The second factor of {account.get_username()} is reset: they {then}."
 
     return _user_action(request, pk, reset)

@@ -126,7 +126,9 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
                 two_factor.remember_browser(response, request=request)
             return response
     status = 429 if retry_after else 422 if form.is_bound else 200
-    response = render(request, "registration/two_factor_verify.html", {"form": form, "next": _next_url(request)}, status=status)
+    response = render(
+        request, "registration/two_factor_verify.html", {"form": form, "next": _next_url(request)}, status=status
+    )
     if retry_after:
         response["Retry-After"] = str(retry_after)
     return response

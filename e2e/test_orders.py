@@ -137,4 +137,3 @@ def test_admin_searches_filters_sorts_pages_exports_and_cancels(page: Page, admi
     page.get_by_role("button", name="Cancel order").click()
     expect(page.locator("#order-live .status").first).to_have_text("Cancelled")
     expect(page.locator(".timeline")).to_contain_text(f"by {admin.username}")
-

@@ -80,4 +80,3 @@ def test_an_atm_transfer_marked_received_by_an_admin_completes(page: Page, brows
     expect(live).to_have_text("Pending", timeout=10_000)
     run_the_agent_once()
     expect(live).to_have_text("Completed", timeout=10_000)
-

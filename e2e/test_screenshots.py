@@ -47,9 +47,15 @@ def test_back_office(page: Page, demo, size):
     width, height = WIDTHS[size]
     page.set_viewport_size({"width": width, "height": height})
     sign_in(page, "admin")
-    for name, path in [("customers", "/customers/"), ("transactions", "/transactions/"), ("payments", "/payments/"),
-                       ("levels", "/levels/"), ("products", "/products/"), ("product-form", "/products/new/"),
-                       ("agents", "/agents/")]:
+    for name, path in [
+        ("customers", "/customers/"),
+        ("transactions", "/transactions/"),
+        ("payments", "/payments/"),
+        ("levels", "/levels/"),
+        ("products", "/products/"),
+        ("product-form", "/products/new/"),
+        ("agents", "/agents/"),
+    ]:
         page.goto(path)
         screenshot(page, f"{name}-{size}")
         assert_accessible(page)

@@ -17,10 +17,21 @@ def test_admin_signs_in_and_sees_the_admin_menu(page: Page, admin):
     assert_accessible(page)
     sign_in(page, admin.username)
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
-    expect(menu(page)).to_have_text([
-        "Dashboard", "Orders", "Customers", "Levels", "Products", "Transactions", "Payments", "Agents", "Users", "Password",
-        "Two-factor authentication",
-    ])
+    expect(menu(page)).to_have_text(
+        [
+            "Dashboard",
+            "Orders",
+            "Customers",
+            "Levels",
+            "Products",
+            "Transactions",
+            "Payments",
+            "Agents",
+            "Users",
+            "Password",
+            "Two-factor authentication",
+        ]
+    )
     expect(page.locator(".role-chip")).to_have_text("Admin")
     expect(page.get_by_role("img", name="Orders and revenue, last 30 days")).to_be_visible()
     assert_accessible(page)
@@ -52,7 +63,7 @@ def test_customer_signs_in_with_an_sms_code(page: Page, customer, sms_outbox):
 
 
 def test_five_failures_lock_the_account_out(page: Page, admin):
-    for attempt in range(4):
+    for _ in range(4):
         sign_in(page, admin.username, "not-the-password")
         expect(page.get_by_text("That username and password do not match")).to_be_visible()
     sign_in(page, admin.username, "not-the-password")

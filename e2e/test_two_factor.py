@@ -41,7 +41,10 @@ def test_enrol_then_sign_in_with_a_code_or_a_recovery_code(page: Page, admin):
 
     expect(page.get_by_role("heading", name="Save your recovery codes")).to_be_visible()
     assert_accessible(page)
-    codes = [code.replace(" ", "") for code in page.get_by_role("list", name="Recovery codes").locator("code").all_inner_texts()]
+    codes = [
+        code.replace(" ", "")
+        for code in page.get_by_role("list", name="Recovery codes").locator("code").all_inner_texts()
+    ]
     assert len(set(codes)) == 10
     page.get_by_role("link", name="I have saved them, continue").click()
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()

@@ -85,7 +85,9 @@ class Agent:
         self.batch_size = batch_size or settings.AGENT_BATCH_SIZE
         self.lease_seconds = lease_seconds or settings.AGENT_LEASE_SECONDS
         self.max_attempts = max_attempts or settings.AGENT_MAX_ATTEMPTS
-        self.retry_base_seconds = settings.AGENT_RETRY_BASE_SECONDS if retry_base_seconds is None else retry_base_seconds
+        self.retry_base_seconds = (
+            settings.AGENT_RETRY_BASE_SECONDS if retry_base_seconds is None else retry_base_seconds
+        )
         self.shutdown_seconds = settings.AGENT_SHUTDOWN_SECONDS if shutdown_seconds is None else shutdown_seconds
         self.once = once
         self.stopping = threading.Event()
@@ -105,11 +107,21 @@ class Agent:
         self.stopping.set()
 
     def run(self) -> None:
-        self._until_database_answers(lambda: services.agent_start(
-            worker_id=self.worker_id, host=socket.gethostname(), pid=os.getpid(),
-            executor=type(self.executor).__name__, concurrency=self.concurrency,
-        ))
-        logger.info("agent %s started: executor %s, %d at a time", self.worker_id, type(self.executor).__name__, self.concurrency)
+        self._until_database_answers(
+            lambda: services.agent_start(
+                worker_id=self.worker_id,
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                executor=type(self.executor).__name__,
+                concurrency=self.concurrency,
+            )
+        )
+        logger.info(
+            "agent %s started: executor %s, %d at a time",
+            self.worker_id,
+            type(self.executor).__name__,
+            self.concurrency,
+        )
         beat_every = self.lease_seconds / 3
         last_beat = time.monotonic()
         # Reconnection attempts back off, but never wait longer than one poll: work
@@ -132,7 +144,9 @@ class Agent:
                 if not claimed:
                     self._wait(self.poll_seconds)
             except DATABASE_ERRORS as error:
-                logger.warning("agent %s: database unavailable (%s); retrying in %.1f s", self.worker_id, error, backoff)
+                logger.warning(
+                    "agent %s: database unavailable (%s); retrying in %.1f s", self.worker_id, error, backoff
+                )
                 connections.close_all()
                 self.stopping.wait(backoff)
                 backoff = min(backoff * 2, max_backoff)
@@ -179,7 +193,9 @@ class Agent:
                 if pk in held:
                     self.leases[pk] = renewed_until
                 else:
-                    logger.warning("agent %s lost the lease of order %s; its result will not be reported", self.worker_id, pk)
+                    logger.warning(
+                        "agent %s lost the lease of order %s; its result will not be reported", self.worker_id, pk
+                    )
                     del self.leases[pk]
             self.outcomes = [o for o in self.outcomes if o.order.pk in self.leases]
         services.agent_heartbeat(worker_id=self.worker_id, **self.tally.take())
@@ -208,8 +224,11 @@ class Agent:
         now = time.monotonic()
         for outcome in self.outcomes:
             if outcome.order.pk in self.leases and self.leases[outcome.order.pk] <= now:
-                logger.error("agent %s: could not report order %s while it held it; its lease will return it",
-                             self.worker_id, outcome.order.order_no)
+                logger.error(
+                    "agent %s: could not report order %s while it held it; its lease will return it",
+                    self.worker_id,
+                    outcome.order.order_no,
+                )
                 del self.leases[outcome.order.pk]
         # Without a lease (lost at a renewal, or run out above) the result is not ours to report.
         self.outcomes = [o for o in self.outcomes if o.order.pk in self.leases]
@@ -283,7 +302,9 @@ class Agent:
                 call()
                 return
             except DATABASE_ERRORS as error:
-                logger.warning("agent %s: database unavailable (%s); retrying in %.1f s", self.worker_id, error, backoff)
+                logger.warning(
+                    "agent %s: database unavailable (%s); retrying in %.1f s", self.worker_id, error, backoff
+                )
                 connections.close_all()
                 self.stopping.wait(backoff)
                 backoff = min(backoff * 2, max(self.poll_seconds, 0.1))

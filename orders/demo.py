@@ -58,24 +58,74 @@ LEVELS = [("Standard", 100, 40), ("Silver", 95, 25), ("Gold", 90, 18), ("Platinu
 USERNAME_PREFIX = "customer"
 MOBILE_PREFIX = "+86139"
 PRODUCTS = [
-    ("Website traffic", "Visits from real browsers to a landing page.", True,
-     [(100, "0.05"), (1_000, "0.04"), (10_000, "0.03")]),
-    ("Social followers", "Followers for a social media profile.", True,
-     [(50, "0.20"), (500, "0.16"), (5_000, "0.12")]),
-    ("App installs", "Installs of a mobile app from its store page.", True,
-     [(10, "1.20"), (100, "1.00"), (1_000, "0.85")]),
-    ("Product reviews", "Written reviews by verified buyers.", True,
-     [(1, "8.00"), (10, "7.00")]),
+    (
+        "Website traffic",
+        "Visits from real browsers to a landing page.",
+        True,
+        [(100, "0.05"), (1_000, "0.04"), (10_000, "0.03")],
+    ),
+    ("Social followers", "Followers for a social media profile.", True, [(50, "0.20"), (500, "0.16"), (5_000, "0.12")]),
+    (
+        "App installs",
+        "Installs of a mobile app from its store page.",
+        True,
+        [(10, "1.20"), (100, "1.00"), (1_000, "0.85")],
+    ),
+    ("Product reviews", "Written reviews by verified buyers.", True, [(1, "8.00"), (10, "7.00")]),
     ("SEO audit", "A technical SEO report for one site.", True, [(1, "299.00")]),
     ("Video views", "Retired: views for short videos.", False, [(1_000, "0.02")]),
 ]
-FIRST_NAMES = ["Wei", "Fang", "Min", "Jing", "Lei", "Yan", "Hui", "Tao", "Li", "Xin", "Ana", "Budi",
-               "Chen", "Dewi", "Hao", "Ming", "Rina", "Sari", "Yu", "Zhen"]
-LAST_NAMES = ["Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou", "Lin",
-              "Tan", "Lim", "Santoso", "Wijaya", "Ng", "Ho", "Guo", "Ma", "Sun"]
+FIRST_NAMES = [
+    "Wei",
+    "Fang",
+    "Min",
+    "Jing",
+    "Lei",
+    "Yan",
+    "Hui",
+    "Tao",
+    "Li",
+    "Xin",
+    "Ana",
+    "Budi",
+    "Chen",
+    "Dewi",
+    "Hao",
+    "Ming",
+    "Rina",
+    "Sari",
+    "Yu",
+    "Zhen",
+]
+LAST_NAMES = [
+    "Wang",
+    "Li",
+    "Zhang",
+    "Liu",
+    "Chen",
+    "Yang",
+    "Huang",
+    "Zhao",
+    "Wu",
+    "Zhou",
+    "Lin",
+    "Tan",
+    "Lim",
+    "Santoso",
+    "Wijaya",
+    "Ng",
+    "Ho",
+    "Guo",
+    "Ma",
+    "Sun",
+]
 TARGET_SITES = ["shop", "blog", "store", "app", "news", "studio", "market", "club"]
-ERRORS = ["Target returned HTTP 503", "Target unreachable: connection timed out",
-          "Provider rejected the target", "Rate limited by the provider"]
+ERRORS = [
+    "Target returned HTTP 503",
+    "Target unreachable: connection timed out",
+    "Provider rejected the target",
+    "Rate limited by the provider",
+]
 
 
 @dataclass
@@ -113,21 +163,35 @@ def _stage(progress: Progress, name: str):
     return lambda count: progress(name, count, time.monotonic() - started)
 
 
-def seed(*, customers: int, orders: int, password: str | None, progress: Progress,
-         rng: random.Random | None = None, pending: int = 0) -> Report:
+def seed(
+    *,
+    customers: int,
+    orders: int,
+    password: str | None,
+    progress: Progress,
+    rng: random.Random | None = None,
+    pending: int = 0,
+) -> Report:
     # Millions of live objects and no reference cycles worth collecting: the
     # cyclic collector would only rescan them over and over.
     gc.disable()
     try:
-        return _seed(customers=customers, orders=orders, password=password, progress=progress,
-                     rng=rng or random.Random(), pending=pending)
+        return _seed(
+            customers=customers,
+            orders=orders,
+            password=password,
+            progress=progress,
+            rng=rng or random.Random(),
+            pending=pending,
+        )
     finally:
         gc.enable()
 
 
 @transaction.atomic
-def _seed(*, customers: int, orders: int, password: str | None, progress: Progress,
-          rng: random.Random, pending: int) -> Report:
+def _seed(
+    *, customers: int, orders: int, password: str | None, progress: Progress, rng: random.Random, pending: int
+) -> Report:
     report = Report()
     admin = _ensure_admin(password, report)
     levels = _ensure_levels(report)
@@ -144,8 +208,9 @@ def _ensure_admin(password: str | None, report: Report):
     admin = User.objects.filter(username=ADMIN_USERNAME).first()
     if admin is None:
         chosen = password or secrets.token_urlsafe(12)
-        admin = User.objects.create_user(username=ADMIN_USERNAME, password=chosen,
-                                         first_name="Operations", last_name="Admin")
+        admin = User.objects.create_user(
+            username=ADMIN_USERNAME, password=chosen, first_name="Operations", last_name="Admin"
+        )
         admin.groups.add(Group.objects.get(name=ADMIN_GROUP))
         report.add("admins", 1)
         if password is None:
@@ -170,8 +235,7 @@ def _ensure_products(report: Report) -> list[Product]:
         )
         if created:
             PriceTier.objects.bulk_create(
-                PriceTier(product=product, min_quantity=minimum, unit_price=Decimal(price))
-                for minimum, price in tiers
+                PriceTier(product=product, min_quantity=minimum, unit_price=Decimal(price)) for minimum, price in tiers
             )
             report.add("products", 1)
     # A product without tiers yet (an operator's, being set up) has no price to order at.
@@ -185,8 +249,9 @@ def _first_free_number(taken: Iterable[str], prefix: str) -> int:
     return max((int(found[1]) for name in taken if (found := pattern.fullmatch(name))), default=0) + 1
 
 
-def _ensure_customers(count: int, levels: list[Level], admin, password: str | None,
-                      report: Report, progress: Progress) -> None:
+def _ensure_customers(
+    count: int, levels: list[Level], admin, password: str | None, report: Report, progress: Progress
+) -> None:
     existing = Customer.objects.count()
     if count <= existing:
         return
@@ -254,8 +319,15 @@ class PlannedOrder:
     pk: int | None = None
 
 
-def _plan_order(index: int, rng: random.Random, customer: Customer, product: Product,
-                placed_at: datetime, now: datetime, is_recent: bool) -> PlannedOrder:
+def _plan_order(
+    index: int,
+    rng: random.Random,
+    customer: Customer,
+    product: Product,
+    placed_at: datetime,
+    now: datetime,
+    is_recent: bool,
+) -> PlannedOrder:
     tiers = sorted(product.tiers.all(), key=lambda tier: tier.min_quantity)
     smallest = tiers[0].min_quantity
     quantity = smallest * rng.choice([1, 1, 1, 2, 3, 5, 10, 20, 50]) + rng.randrange(smallest or 1)
@@ -263,8 +335,15 @@ def _plan_order(index: int, rng: random.Random, customer: Customer, product: Pro
     percent = customer.level.percent
     method = rng.choices([PaymentMethod.BALANCE, PaymentMethod.CARD, PaymentMethod.ATM], [85, 10, 5])[0]
     plan = PlannedOrder(
-        index=index, order_no="", customer=customer, product=product, quantity=quantity,
-        unit_price=tier.unit_price, percent=percent, method=method, status="",
+        index=index,
+        order_no="",
+        customer=customer,
+        product=product,
+        quantity=quantity,
+        unit_price=tier.unit_price,
+        percent=percent,
+        method=method,
+        status="",
         amount=order_amount(unit_price=tier.unit_price, quantity=quantity, percent=percent),
         placed_at=placed_at,
     )
@@ -324,19 +403,31 @@ def _plan_queued(index: int, customer: Customer, product: Product, placed_at: da
     quantity = tier.min_quantity
     percent = customer.level.percent
     return PlannedOrder(
-        index=index, order_no="", customer=customer, product=product, quantity=quantity,
-        unit_price=tier.unit_price, percent=percent, method=PaymentMethod.BALANCE, status=OrderStatus.PENDING,
+        index=index,
+        order_no="",
+        customer=customer,
+        product=product,
+        quantity=quantity,
+        unit_price=tier.unit_price,
+        percent=percent,
+        method=PaymentMethod.BALANCE,
+        status=OrderStatus.PENDING,
         amount=order_amount(unit_price=tier.unit_price, quantity=quantity, percent=percent),
-        placed_at=placed_at, events=[(placed_at, "", OrderStatus.PENDING, "Placed")], paid=True,
+        placed_at=placed_at,
+        events=[(placed_at, "", OrderStatus.PENDING, "Placed")],
+        paid=True,
     )
 
 
-def _seed_history(count: int, products: list[Product], admin, rng: random.Random,
-                  report: Report, progress: Progress, pending: int = 0) -> None:
+def _seed_history(
+    count: int, products: list[Product], admin, rng: random.Random, report: Report, progress: Progress, pending: int = 0
+) -> None:
     now = timezone.now()
     customers = list(Customer.objects.select_related("level", "user").order_by("id"))
-    latest = [Order.objects.aggregate(m=Max("created_at"))["m"],
-              LedgerEntry.objects.aggregate(m=Max("created_at"))["m"]]
+    latest = [
+        Order.objects.aggregate(m=Max("created_at"))["m"],
+        LedgerEntry.objects.aggregate(m=Max("created_at"))["m"],
+    ]
     start = max([now - timedelta(days=HISTORY_DAYS)] + [m for m in latest if m])
     span = (now - start).total_seconds()
     # The newest orders are still open: pending, running or awaiting payment.
@@ -384,27 +475,37 @@ def _write_orders(plans: list[PlannedOrder], now: datetime, report: Report, prog
             started = next((at for at, _, to, _ in plan.events if to == OrderStatus.RUNNING), None)
             final = plan.status in (OrderStatus.COMPLETED, OrderStatus.FAILED, OrderStatus.CANCELLED)
             running = plan.status == OrderStatus.RUNNING
-            rows.append(Order(
-                order_no=plan.order_no, customer=plan.customer, product=plan.product,
-                quantity=plan.quantity,
-                target=f"https://{plan.customer.user.username}.{plan.order_no[:4].lower()}."
-                       f"example.com/{TARGET_SITES[plan.index % len(TARGET_SITES)]}",
-                unit_price=plan.unit_price, list_amount=plan.unit_price * plan.quantity,
-                percent=plan.percent, amount=plan.amount, status=plan.status,
-                attempts=plan.attempts, last_error=plan.last_error,
-                claimed_by="demo-agent" if plan.attempts else "",
-                lease_expires_at=last_at + timedelta(minutes=5) if running else None,
-                created_at=plan.placed_at, updated_at=last_at, started_at=started,
-                finished_at=last_at if final else None, idempotency_key=f"demo-{plan.order_no}",
-            ))
+            rows.append(
+                Order(
+                    order_no=plan.order_no,
+                    customer=plan.customer,
+                    product=plan.product,
+                    quantity=plan.quantity,
+                    target=f"https://{plan.customer.user.username}.{plan.order_no[:4].lower()}."
+                    f"example.com/{TARGET_SITES[plan.index % len(TARGET_SITES)]}",
+                    unit_price=plan.unit_price,
+                    list_amount=plan.unit_price * plan.quantity,
+                    percent=plan.percent,
+                    amount=plan.amount,
+                    status=plan.status,
+                    attempts=plan.attempts,
+                    last_error=plan.last_error,
+                    claimed_by="demo-agent" if plan.attempts else "",
+                    lease_expires_at=last_at + timedelta(minutes=5) if running else None,
+                    created_at=plan.placed_at,
+                    updated_at=last_at,
+                    started_at=started,
+                    finished_at=last_at if final else None,
+                    idempotency_key=f"demo-{plan.order_no}",
+                )
+            )
         for plan, order in zip(batch, Order.objects.bulk_create(rows, batch_size=BATCH)):
             plan.pk = order.pk
     report.add("orders", len(plans))
     done(len(plans))
 
 
-def _write_payments(plans: list[PlannedOrder], rng: random.Random, report: Report,
-                    progress: Progress) -> None:
+def _write_payments(plans: list[PlannedOrder], rng: random.Random, report: Report, progress: Progress) -> None:
     done = _stage(progress, "payments")
     numbers = iter(_unique_references(rng, PAYMENT_NO_LENGTH, 2 * len(plans)))
 
@@ -412,22 +513,34 @@ def _write_payments(plans: list[PlannedOrder], rng: random.Random, report: Repor
         for plan in plans:
             placed = plan.events[0][0]
             gateway = plan.method != PaymentMethod.BALANCE
-            charge_status = PaymentStatus.SUCCEEDED if plan.paid else (
-                PaymentStatus.PENDING if plan.status == OrderStatus.AWAITING_PAYMENT else PaymentStatus.FAILED
+            charge_status = (
+                PaymentStatus.SUCCEEDED
+                if plan.paid
+                else (PaymentStatus.PENDING if plan.status == OrderStatus.AWAITING_PAYMENT else PaymentStatus.FAILED)
             )
             settled = plan.events[1][0] if gateway and len(plan.events) > 1 else placed
             yield Payment(
-                payment_no=next(numbers), order_id=plan.pk, method=plan.method, kind=PaymentKind.CHARGE,
-                status=charge_status, amount=plan.amount,
+                payment_no=next(numbers),
+                order_id=plan.pk,
+                method=plan.method,
+                kind=PaymentKind.CHARGE,
+                status=charge_status,
+                amount=plan.amount,
                 provider_token=f"demo_{plan.order_no.lower()}" if gateway else "",
                 pay_url=f"822-0000-{plan.order_no[-6:]}" if plan.method == PaymentMethod.ATM else "",
-                created_at=placed, updated_at=settled,
+                created_at=placed,
+                updated_at=settled,
             )
             if plan.refunded_at:
                 yield Payment(
-                    payment_no=next(numbers), order_id=plan.pk, method=PaymentMethod.BALANCE,
-                    kind=PaymentKind.REFUND, status=PaymentStatus.SUCCEEDED, amount=plan.amount,
-                    created_at=plan.refunded_at, updated_at=plan.refunded_at,
+                    payment_no=next(numbers),
+                    order_id=plan.pk,
+                    method=PaymentMethod.BALANCE,
+                    kind=PaymentKind.REFUND,
+                    status=PaymentStatus.SUCCEEDED,
+                    amount=plan.amount,
+                    created_at=plan.refunded_at,
+                    updated_at=plan.refunded_at,
                 )
 
     written = 0
@@ -451,8 +564,9 @@ def _write_events(plans: list[PlannedOrder], report: Report, progress: Progress)
     done(written)
 
 
-def _write_ledger(plans: list[PlannedOrder], customers: list[Customer], admin, rng: random.Random,
-                  report: Report, progress: Progress) -> None:
+def _write_ledger(
+    plans: list[PlannedOrder], customers: list[Customer], admin, rng: random.Random, report: Report, progress: Progress
+) -> None:
     """Walks every balance movement in time order, topping customers up when they run short."""
     done = _stage(progress, "ledger")
     balances = {customer.pk: customer.balance for customer in customers}
@@ -460,10 +574,16 @@ def _write_ledger(plans: list[PlannedOrder], customers: list[Customer], admin, r
     # (at, tie-breaker, kind, customer, plan), popped in time order: a first top-up for
     # customers without a ledger, charges when placed, refunds when cancelled or failed.
     with_ledger = set(LedgerEntry.objects.values_list("customer_id", flat=True).distinct())
-    movements = [(c.created_at + timedelta(hours=1), -c.pk, LedgerKind.TOP_UP, c, None)
-                 for c in customers if c.pk not in with_ledger]
-    movements += [(p.events[0][0], p.index, LedgerKind.CHARGE, p.customer, p) for p in plans
-                  if p.paid and p.method == PaymentMethod.BALANCE]
+    movements = [
+        (c.created_at + timedelta(hours=1), -c.pk, LedgerKind.TOP_UP, c, None)
+        for c in customers
+        if c.pk not in with_ledger
+    ]
+    movements += [
+        (p.events[0][0], p.index, LedgerKind.CHARGE, p.customer, p)
+        for p in plans
+        if p.paid and p.method == PaymentMethod.BALANCE
+    ]
     movements += [(p.refunded_at, p.index, LedgerKind.REFUND, p.customer, p) for p in plans if p.refunded_at]
     heapq.heapify(movements)
     numbers = iter(_unique_references(rng, ENTRY_NO_LENGTH, 2 * len(movements)))
@@ -473,13 +593,26 @@ def _write_ledger(plans: list[PlannedOrder], customers: list[Customer], admin, r
         last_at[customer.pk] = at
         entry_no = next(numbers)
         key = extra.pop("idempotency_key", None) or f"balance:{customer.pk}:demo-{entry_no}"
-        return LedgerEntry(entry_no=entry_no, customer=customer, kind=kind, amount=amount,
-                           balance_after=balances[customer.pk], created_at=at,
-                           idempotency_key=key, **extra)
+        return LedgerEntry(
+            entry_no=entry_no,
+            customer=customer,
+            kind=kind,
+            amount=amount,
+            balance_after=balances[customer.pk],
+            created_at=at,
+            idempotency_key=key,
+            **extra,
+        )
 
     def top_up(customer: Customer, amount: Decimal, at: datetime) -> LedgerEntry:
-        return entry(customer, LedgerKind.TOP_UP, amount, at, actor=admin,
-                     memo=rng.choice(["Bank transfer", "Cash deposit", "Alipay transfer"]))
+        return entry(
+            customer,
+            LedgerKind.TOP_UP,
+            amount,
+            at,
+            actor=admin,
+            memo=rng.choice(["Bank transfer", "Cash deposit", "Alipay transfer"]),
+        )
 
     def rows() -> Iterator[LedgerEntry]:
         while movements:
@@ -487,9 +620,15 @@ def _write_ledger(plans: list[PlannedOrder], customers: list[Customer], admin, r
             if plan is None:
                 yield top_up(customer, Decimal(rng.choice([500, 1000, 2000, 5000, 10000])), at)
             elif kind == LedgerKind.REFUND:
-                yield entry(customer, kind, plan.amount, at, order_id=plan.pk,
-                            memo=f"Refund of {plan.status} order {plan.order_no}",
-                            idempotency_key=f"order:{plan.order_no}:refund")
+                yield entry(
+                    customer,
+                    kind,
+                    plan.amount,
+                    at,
+                    order_id=plan.pk,
+                    memo=f"Refund of {plan.status} order {plan.order_no}",
+                    idempotency_key=f"order:{plan.order_no}:refund",
+                )
             else:
                 if balances[customer.pk] < plan.amount:
                     # Topped up shortly before the order, never before the last movement.
@@ -497,8 +636,15 @@ def _write_ledger(plans: list[PlannedOrder], customers: list[Customer], admin, r
                     amount = Decimal((int(short) // 500 + 1) * 500 + rng.choice([0, 500, 1000, 2000]))
                     earliest = last_at.get(customer.pk, at - timedelta(hours=1))
                     yield top_up(customer, amount, max(earliest, at - timedelta(minutes=rng.uniform(1, 60))))
-                yield entry(customer, kind, -plan.amount, at, order_id=plan.pk,
-                            actor=customer.user, idempotency_key=f"order:{plan.order_no}:charge")
+                yield entry(
+                    customer,
+                    kind,
+                    -plan.amount,
+                    at,
+                    order_id=plan.pk,
+                    actor=customer.user,
+                    idempotency_key=f"order:{plan.order_no}:charge",
+                )
 
     written = 0
     for batch in _batched(rows()):

@@ -79,26 +79,34 @@ class WebhookExecutor:
         self.timeout = settings.ORDER_WEBHOOK_TIMEOUT
 
     def body(self, order: Order) -> bytes:
-        return json.dumps({
-            "order_no": order.order_no,
-            "product": order.product.name,
-            "quantity": order.quantity,
-            "target": order.target,
-            "memo": order.memo,
-            "amount": str(order.amount),
-            "attempt": order.attempts,
-        }, separators=(",", ":")).encode()
+        return json.dumps(
+            {
+                "order_no": order.order_no,
+                "product": order.product.name,
+                "quantity": order.quantity,
+                "target": order.target,
+                "memo": order.memo,
+                "amount": str(order.amount),
+                "attempt": order.attempts,
+            },
+            separators=(",", ":"),
+        ).encode()
 
     def signature(self, body: bytes) -> str:
         return "sha256=" + hmac.new(self.secret, body, hashlib.sha256).hexdigest()
 
     def execute(self, order: Order) -> None:
         body = self.body(order)
-        request = urllib.request.Request(self.url, data=body, method="POST", headers={
-            "Content-Type": "application/json",
-            "Idempotency-Key": order.order_no,
-            "X-Signature": self.signature(body),
-        })
+        request = urllib.request.Request(
+            self.url,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "Idempotency-Key": order.order_no,
+                "X-Signature": self.signature(body),
+            },
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 response.read()

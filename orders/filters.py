@@ -7,9 +7,9 @@ from datetime import date, datetime, time, timedelta
 
 import django_filters as filters
 from django import forms
-from django_filters import fields as filter_fields
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django_filters import fields as filter_fields
 
 from orders.models import (
     Agent,
@@ -222,9 +222,7 @@ class OrderFilter(ListFilterSet):
         choices=OrderStatus.choices, widget=forms.CheckboxSelectMultiple, label="Status", distinct=False
     )
     product = CatalogChoiceFilter(queryset=Product.objects.all(), empty_label="Any product")
-    level = CatalogChoiceFilter(
-        field_name="customer__level", queryset=Level.objects.all(), empty_label="Any level"
-    )
+    level = CatalogChoiceFilter(field_name="customer__level", queryset=Level.objects.all(), empty_label="Any level")
     created_after, created_before = created_range()
     amount_min, amount_max = amount_range()
 

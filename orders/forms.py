@@ -54,7 +54,9 @@ class CustomerCreateForm(CustomerFields):
         widget=forms.RadioSelect,
     )
     password = forms.CharField(
-        required=False, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text="Only when setting it now: at least 12 characters, not entirely numeric, not a common password.",
     )
 
@@ -74,7 +76,9 @@ class CustomerCreateForm(CustomerFields):
                 self.add_error("password", "Enter the password, or choose to text a link instead.")
             else:
                 try:
-                    password_validation.validate_password(password, get_user_model()(username=cleaned.get("username", "")))
+                    password_validation.validate_password(
+                        password, get_user_model()(username=cleaned.get("username", ""))
+                    )
                 except ValidationError as error:
                     self.add_error("password", error)
         return cleaned
@@ -92,7 +96,8 @@ class BalanceForm(PlainLabelsForm):
     )
     amount = MoneyField()
     memo = forms.CharField(
-        max_length=LedgerEntry._meta.get_field("memo").max_length, required=False,
+        max_length=LedgerEntry._meta.get_field("memo").max_length,
+        required=False,
         help_text="Why: shown in the customer's transactions.",
     )
     idempotency_key = forms.CharField(max_length=64, widget=forms.HiddenInput)
@@ -106,14 +111,19 @@ class QuoteForm(forms.Form):
 class OrderForm(QuoteForm, PlainLabelsForm):
     # Optional: an order posted without it is paid from the balance (SPEC §7's fields).
     method = forms.ChoiceField(
-        label="Pay with", choices=PaymentMethod.choices, initial=PaymentMethod.BALANCE, widget=forms.RadioSelect,
+        label="Pay with",
+        choices=PaymentMethod.choices,
+        initial=PaymentMethod.BALANCE,
+        widget=forms.RadioSelect,
         required=False,
     )
     target = forms.CharField(
         max_length=Order._meta.get_field("target").max_length,
         help_text="What the order acts on: a link, an account, a page.",
     )
-    memo = forms.CharField(max_length=Order._meta.get_field("memo").max_length, required=False, help_text="For your own reference.")
+    memo = forms.CharField(
+        max_length=Order._meta.get_field("memo").max_length, required=False, help_text="For your own reference."
+    )
     idempotency_key = forms.CharField(max_length=64, widget=forms.HiddenInput)
 
     def __init__(self, *args, methods: list[PaymentMethod], **kwargs) -> None:

@@ -106,8 +106,12 @@ def _order_money_problems(status, amount, payments, entries) -> Iterator[str]:
     paid = [p for p in charges if p[2] == PaymentStatus.SUCCEEDED]
     ledger_charges = [e for e in entries if e[1] == LedgerKind.CHARGE]
     ledger_refunds = [e for e in entries if e[1] == LedgerKind.REFUND]
-    for rows, what in ((charges, "charge payments"), (refunds, "refund payments"),
-                       (ledger_charges, "charge ledger entries"), (ledger_refunds, "refund ledger entries")):
+    for rows, what in (
+        (charges, "charge payments"),
+        (refunds, "refund payments"),
+        (ledger_charges, "charge ledger entries"),
+        (ledger_refunds, "refund ledger entries"),
+    ):
         if len(rows) > 1:
             yield f"has {len(rows)} {what}"
     if status in (OrderStatus.PENDING, OrderStatus.RUNNING, OrderStatus.COMPLETED) and not paid:
@@ -200,9 +204,7 @@ def check_final_orders() -> CheckResult:
     )
     _from_queryset(
         result,
-        Order.objects.filter(status__in=FINAL_STATUSES, finished_at__isnull=True).values_list(
-            "order_no", "status"
-        ),
+        Order.objects.filter(status__in=FINAL_STATUSES, finished_at__isnull=True).values_list("order_no", "status"),
         lambda row: f"order {row[0]} is {row[1]} without a finish time",
     )
     return result

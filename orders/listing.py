@@ -183,9 +183,6 @@ def render_list(
     table.region = region
     fragment = request.htmx and not request.htmx.history_restore_request
     page = {**(context or {}), "filterset": filterset, "table": table, "region": region}
-    response = render(
-        request, f"{template}#{region}" if fragment else template, page, status=200 if valid else 422
-    )
+    response = render(request, f"{template}#{region}" if fragment else template, page, status=200 if valid else 422)
     patch_vary_headers(response, ["HX-Request"])
     return response
-

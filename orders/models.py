@@ -32,9 +32,7 @@ class Level(models.Model):
     class Meta:
         ordering = ["-percent", "name"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(percent__gte=1, percent__lte=100), name="level_percent_1_to_100"
-            ),
+            models.CheckConstraint(condition=Q(percent__gte=1, percent__lte=100), name="level_percent_1_to_100"),
         ]
 
     def __str__(self) -> str:
@@ -47,9 +45,7 @@ mobile_validator = RegexValidator(
 
 
 class Customer(models.Model):
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="customer"
-    )
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="customer")
     name = models.CharField(max_length=150)
     mobile = models.CharField(max_length=16, unique=True, validators=[mobile_validator])
     level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="customers")
@@ -96,9 +92,7 @@ class PriceTier(models.Model):
     class Meta:
         ordering = ["product", "min_quantity"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["product", "min_quantity"], name="price_tier_unique_min_quantity"
-            ),
+            models.UniqueConstraint(fields=["product", "min_quantity"], name="price_tier_unique_min_quantity"),
             models.CheckConstraint(condition=Q(min_quantity__gte=1), name="price_tier_min_quantity_positive"),
             models.CheckConstraint(condition=Q(unit_price__gt=0), name="price_tier_unit_price_positive"),
         ]
@@ -120,9 +114,7 @@ class OrderStatus(models.TextChoices):
 ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
     OrderStatus.AWAITING_PAYMENT: frozenset({OrderStatus.PENDING, OrderStatus.CANCELLED}),
     OrderStatus.PENDING: frozenset({OrderStatus.RUNNING, OrderStatus.CANCELLED}),
-    OrderStatus.RUNNING: frozenset(
-        {OrderStatus.COMPLETED, OrderStatus.FAILED, OrderStatus.PENDING}
-    ),
+    OrderStatus.RUNNING: frozenset({OrderStatus.COMPLETED, OrderStatus.FAILED, OrderStatus.PENDING}),
     OrderStatus.COMPLETED: frozenset(),
     OrderStatus.FAILED: frozenset(),
     OrderStatus.CANCELLED: frozenset(),
@@ -143,12 +135,8 @@ class Order(models.Model):
     order_no = models.CharField(max_length=ORDER_NO_LENGTH, unique=True, editable=False)
     # The composite indexes below lead with these columns, so the single-column
     # foreign key indexes would only cost writes.
-    customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, related_name="orders", db_index=False
-    )
-    product = models.ForeignKey(
-        Product, on_delete=models.PROTECT, related_name="orders", db_index=False
-    )
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders", db_index=False)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="orders", db_index=False)
     quantity = models.PositiveIntegerField()
     target = models.CharField(max_length=500, help_text="What the fulfilment acts on.")
     memo = models.CharField(max_length=255, blank=True)
@@ -156,9 +144,7 @@ class Order(models.Model):
     list_amount = money_field()
     percent = models.PositiveSmallIntegerField(help_text="The customer's level percent when placed.")
     amount = money_field(help_text="What was charged.")
-    status = models.CharField(
-        max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING
-    )
+    status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     claimed_by = models.CharField(max_length=100, blank=True)
@@ -189,29 +175,18 @@ class Order(models.Model):
             models.Index(fields=["amount"], name="order_amount"),
             models.Index(fields=["status", "amount"], name="order_status_amount"),
             # The agent's queue: oldest pending first, and running orders by lease.
-            models.Index(
-                fields=["created_at"], condition=Q(status="pending"), name="order_pending_queue"
-            ),
-            models.Index(
-                fields=["lease_expires_at"], condition=Q(status="running"), name="order_running_lease"
-            ),
+            models.Index(fields=["created_at"], condition=Q(status="pending"), name="order_pending_queue"),
+            models.Index(fields=["lease_expires_at"], condition=Q(status="running"), name="order_running_lease"),
         ]
         constraints = [
-            models.UniqueConstraint(
-                fields=["customer", "idempotency_key"], name="order_unique_idempotency_key"
-            ),
+            models.UniqueConstraint(fields=["customer", "idempotency_key"], name="order_unique_idempotency_key"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="order_quantity_positive"),
             models.CheckConstraint(condition=Q(unit_price__gt=0), name="order_unit_price_positive"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="order_amount_positive"),
+            models.CheckConstraint(condition=Q(percent__gte=1, percent__lte=100), name="order_percent_1_to_100"),
+            models.CheckConstraint(condition=Q(status__in=OrderStatus.values), name="order_status_valid"),
             models.CheckConstraint(
-                condition=Q(percent__gte=1, percent__lte=100), name="order_percent_1_to_100"
-            ),
-            models.CheckConstraint(
-                condition=Q(status__in=OrderStatus.values), name="order_status_valid"
-            ),
-            models.CheckConstraint(
-                condition=~Q(status=OrderStatus.RUNNING)
-                | (Q(lease_expires_at__isnull=False) & ~Q(claimed_by="")),
+                condition=~Q(status=OrderStatus.RUNNING) | (Q(lease_expires_at__isnull=False) & ~Q(claimed_by="")),
                 name="order_running_has_lease",
             ),
         ]
@@ -274,9 +249,7 @@ class Payment(models.Model):
     status = models.CharField(max_length=10, choices=PaymentStatus.choices)
     amount = money_field()
     provider_token = models.CharField(max_length=200, blank=True)
-    pay_url = models.CharField(
-        max_length=500, blank=True, help_text="Card payment page, or ATM account number."
-    )
+    pay_url = models.CharField(max_length=500, blank=True, help_text="Card payment page, or ATM account number.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -291,13 +264,9 @@ class Payment(models.Model):
             # One charge and one refund per order (I3).
             models.UniqueConstraint(fields=["order", "kind"], name="payment_one_per_order_and_kind"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
-            models.CheckConstraint(
-                condition=Q(method__in=PaymentMethod.values), name="payment_method_valid"
-            ),
+            models.CheckConstraint(condition=Q(method__in=PaymentMethod.values), name="payment_method_valid"),
             models.CheckConstraint(condition=Q(kind__in=PaymentKind.values), name="payment_kind_valid"),
-            models.CheckConstraint(
-                condition=Q(status__in=PaymentStatus.values), name="payment_status_valid"
-            ),
+            models.CheckConstraint(condition=Q(status__in=PaymentStatus.values), name="payment_status_valid"),
         ]
 
     def __str__(self) -> str:
@@ -320,15 +289,11 @@ class LedgerEntry(models.Model):
     """One change of a customer's balance. Append-only: never updated or deleted (I4)."""
 
     entry_no = models.CharField(max_length=ENTRY_NO_LENGTH, unique=True, editable=False)
-    customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, related_name="ledger_entries", db_index=False
-    )
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="ledger_entries", db_index=False)
     kind = models.CharField(max_length=10, choices=LedgerKind.choices)
     amount = money_field(help_text="Signed: credits are positive, debits negative.")
     balance_after = money_field()
-    order = models.ForeignKey(
-        Order, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries"
-    )
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries")
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -351,12 +316,9 @@ class LedgerEntry(models.Model):
             # One charge and one refund per order (I3).
             models.UniqueConstraint(fields=["order", "kind"], name="ledger_one_per_order_and_kind"),
             models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_not_zero"),
+            models.CheckConstraint(condition=Q(balance_after__gte=0), name="ledger_balance_after_not_negative"),
             models.CheckConstraint(
-                condition=Q(balance_after__gte=0), name="ledger_balance_after_not_negative"
-            ),
-            models.CheckConstraint(
-                condition=Q(kind__in=CREDIT_KINDS, amount__gt=0)
-                | Q(kind__in=DEBIT_KINDS, amount__lt=0),
+                condition=Q(kind__in=CREDIT_KINDS, amount__gt=0) | Q(kind__in=DEBIT_KINDS, amount__lt=0),
                 name="ledger_amount_sign_matches_kind",
             ),
             models.CheckConstraint(

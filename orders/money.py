@@ -7,16 +7,16 @@ MAX_DIGITS = 12
 DECIMAL_PLACES = 2
 
 
-def money(value: Decimal | int | str) -> Decimal:
+def round_money(value: Decimal | int | str) -> Decimal:
     """Round to cents, half up. Floats are refused: they cannot hold money exactly."""
     if isinstance(value, float):
-        raise TypeError("money() takes Decimal, int or str, never float")
+        raise TypeError("round_money() takes Decimal, int or str, never float")
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def order_amount(*, unit_price: Decimal, quantity: int, percent: int) -> Decimal:
     """What a customer pays: list price times quantity times their level's percent (I6)."""
-    return money(unit_price * quantity * percent / Decimal(100))
+    return round_money(unit_price * quantity * percent / Decimal(100))
 
 
 # The largest value a money column (12 digits, 2 decimal places) holds.

@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from orders.models import Customer, LedgerEntry, Level, Order, OrderStatus, Payment, Product
-from orders.money import money
+from orders.money import round_money
 
 
 def sees_everything(user: AbstractBaseUser) -> bool:
@@ -108,7 +108,7 @@ def _day_totals(start: datetime, end: datetime) -> dict[date, DayTotals]:
     totals: dict[date, DayTotals] = {}
     for row in rows:
         previous = totals.get(row["day"], DayTotals(row["day"]))
-        kept = money(row["amount"] or 0) if row["status"] in KEPT_STATUSES else Decimal("0.00")
+        kept = round_money(row["amount"] or 0) if row["status"] in KEPT_STATUSES else Decimal("0.00")
         totals[row["day"]] = DayTotals(
             row["day"],
             previous.orders + row["orders"],
@@ -157,7 +157,7 @@ def admin_dashboard() -> dict[str, object]:
         "pending": open_counts.get(OrderStatus.PENDING, 0),
         "running": open_counts.get(OrderStatus.RUNNING, 0),
         # SQLite sums decimals in floating point: round back to cents.
-        "total_balance": money(balances["total"] or 0),
+        "total_balance": round_money(balances["total"] or 0),
         "customers": balances["customers"],
         "status_30_days": [(status, status_30_days.get(status, 0)) for status in OrderStatus],
     }

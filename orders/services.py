@@ -25,14 +25,14 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from dashboard import accounts
-from orders import gateways
 from dashboard.roles import CUSTOMER_GROUP
+from orders import gateways
 from orders.errors import (
     ConcurrentUpdate,
     IdempotencyConflict,
     IllegalTransition,
-    InUse,
     InsufficientBalance,
+    InUse,
     InvalidAmount,
     InvalidRequest,
     ProductUnavailable,
@@ -54,7 +54,7 @@ from orders.models import (
     PriceTier,
     Product,
 )
-from orders.money import MAX_MONEY, money, order_amount
+from orders.money import MAX_MONEY, order_amount, round_money
 from orders.references import new_entry_no, new_order_no, new_payment_no
 
 Actor = AbstractBaseUser | None
@@ -92,9 +92,7 @@ def customer_create(
     """A user in the `customer` group and their profile. No password: unusable until set."""
     user = get_user_model().objects.create_user(username=username, password=password)
     user.groups.add(Group.objects.get(name=CUSTOMER_GROUP))
-    return Customer.objects.create(
-        user=user, name=name, mobile=mobile, level=level, created_by=created_by
-    )
+    return Customer.objects.create(user=user, name=name, mobile=mobile, level=level, created_by=created_by)
 
 
 @transaction.atomic
@@ -106,7 +104,9 @@ def customer_change_level(*, customer: Customer, level: Level) -> Customer:
 
 
 @transaction.atomic
-def customer_update(*, customer: Customer, name: str, mobile: str, level: Level, active: bool, actor: Actor) -> Customer:
+def customer_update(
+    *, customer: Customer, name: str, mobile: str, level: Level, active: bool, actor: Actor
+) -> Customer:
     """Name, mobile and level; and deactivation, which also ends the customer's sessions."""
     Customer.objects.filter(pk=customer.pk).update(name=name, mobile=mobile, level=level)
     customer.name, customer.mobile, customer.level = name, mobile, level
@@ -191,9 +191,7 @@ def _move_balance(customer: Customer, delta: Decimal) -> Decimal:
         raise InsufficientBalance
     if new_balance > MAX_MONEY:
         raise InvalidAmount(f"The balance cannot exceed {MAX_MONEY}.")
-    swapped = Customer.objects.filter(pk=customer.pk, balance=customer.balance).update(
-        balance=new_balance
-    )
+    swapped = Customer.objects.filter(pk=customer.pk, balance=customer.balance).update(balance=new_balance)
     if swapped != 1:
         raise ConcurrentUpdate
     customer.balance = new_balance
@@ -227,11 +225,9 @@ def _write_ledger(
 def _positive_money(amount: Decimal) -> Decimal:
     if not isinstance(amount, Decimal) or not amount.is_finite():
         raise InvalidAmount
-    rounded = money(amount)
+    rounded = round_money(amount)
     if rounded != amount or not 0 < rounded <= MAX_MONEY:
-        raise InvalidAmount(
-            f"Enter an amount between 0.01 and {MAX_MONEY} with at most two decimal places."
-        )
+        raise InvalidAmount(f"Enter an amount between 0.01 and {MAX_MONEY} with at most two decimal places.")
     return rounded
 
 
@@ -257,9 +253,7 @@ def _balance_change(
             if (previous.kind, previous.amount, previous.memo) != (kind, signed, memo):
                 raise IdempotencyConflict
             return previous
-        return _write_ledger(
-            customer=locked, kind=kind, amount=signed, idempotency_key=key, actor=actor, memo=memo
-        )
+        return _write_ledger(customer=locked, kind=kind, amount=signed, idempotency_key=key, actor=actor, memo=memo)
 
 
 def balance_top_up(
@@ -300,11 +294,7 @@ def order_quote(*, customer: Customer, product: Product, quantity: int) -> tuple
         raise QuantityBelowMinimum("Enter a quantity of at least 1.")
     if quantity > MAX_QUANTITY:
         raise InvalidRequest(f"Enter a quantity of at most {MAX_QUANTITY:,}.")
-    tier = (
-        PriceTier.objects.filter(product=product, min_quantity__lte=quantity)
-        .order_by("-min_quantity")
-        .first()
-    )
+    tier = PriceTier.objects.filter(product=product, min_quantity__lte=quantity).order_by("-min_quantity").first()
     if tier is None:
         smallest = PriceTier.objects.filter(product=product).order_by("min_quantity").first()
         if smallest is None:
@@ -339,8 +329,15 @@ def order_place(
     """
     if method != PaymentMethod.BALANCE:
         return _order_place_through_gateway(
-            customer=customer, product=product, quantity=quantity, target=target, memo=memo,
-            idempotency_key=idempotency_key, actor=actor, method=method, callback_url=callback_url,
+            customer=customer,
+            product=product,
+            quantity=quantity,
+            target=target,
+            memo=memo,
+            idempotency_key=idempotency_key,
+            actor=actor,
+            method=method,
+            callback_url=callback_url,
             return_url=return_url,
         )
     _check_idempotency_key(idempotency_key)
@@ -419,19 +416,35 @@ def _order_place_through_gateway(
         product = Product.objects.get(pk=product.pk)
         tier, amount = order_quote(customer=locked, product=product, quantity=quantity)
         order = Order.objects.create(
-            order_no=new_order_no(), customer=locked, product=product, quantity=quantity, target=target, memo=memo,
-            unit_price=tier.unit_price, list_amount=tier.unit_price * quantity, percent=locked.level.percent,
-            amount=amount, status=OrderStatus.AWAITING_PAYMENT, idempotency_key=idempotency_key,
+            order_no=new_order_no(),
+            customer=locked,
+            product=product,
+            quantity=quantity,
+            target=target,
+            memo=memo,
+            unit_price=tier.unit_price,
+            list_amount=tier.unit_price * quantity,
+            percent=locked.level.percent,
+            amount=amount,
+            status=OrderStatus.AWAITING_PAYMENT,
+            idempotency_key=idempotency_key,
         )
         payment = Payment.objects.create(
-            payment_no=new_payment_no(), order=order, method=method, kind=PaymentKind.CHARGE,
-            status=PaymentStatus.PENDING, amount=amount,
+            payment_no=new_payment_no(),
+            order=order,
+            method=method,
+            kind=PaymentKind.CHARGE,
+            status=PaymentStatus.PENDING,
+            amount=amount,
         )
         return_url = return_url.replace("ORDER_NO", order.order_no)
         token, pay_url = gateway.create_payment(payment, callback_url=callback_url, return_url=return_url)
         Payment.objects.filter(pk=payment.pk).update(provider_token=token, pay_url=pay_url)
         OrderEvent.objects.create(
-            order=order, from_status="", to_status=OrderStatus.AWAITING_PAYMENT, actor=actor,
+            order=order,
+            from_status="",
+            to_status=OrderStatus.AWAITING_PAYMENT,
+            actor=actor,
             note="Placed; awaiting " + ("the card payment" if method == PaymentMethod.CARD else "the ATM transfer"),
         )
         return order
@@ -462,19 +475,30 @@ def payment_settle(*, token: str, paid: bool, amount: Decimal, source: str) -> P
             raise InvalidRequest("No payment has this token.")
         if payment.status != PaymentStatus.PENDING:
             return payment
-        if money(amount) != payment.amount:
+        if round_money(amount) != payment.amount:
             raise InvalidAmount(f"The gateway reports {amount}, the payment is {payment.amount}.")
         order = Order.objects.select_for_update().get(pk=payment.order_id)
         now = timezone.now()
         label = PaymentMethod(payment.method).label
         if paid:
             Payment.objects.filter(pk=payment.pk).update(status=PaymentStatus.SUCCEEDED, updated_at=now)
-            _transition(order, expected=OrderStatus.AWAITING_PAYMENT, to=OrderStatus.PENDING, actor=None,
-                        note=f"{label} payment received ({source})")
+            _transition(
+                order,
+                expected=OrderStatus.AWAITING_PAYMENT,
+                to=OrderStatus.PENDING,
+                actor=None,
+                note=f"{label} payment received ({source})",
+            )
         else:
             Payment.objects.filter(pk=payment.pk).update(status=PaymentStatus.FAILED, updated_at=now)
-            _transition(order, expected=OrderStatus.AWAITING_PAYMENT, to=OrderStatus.CANCELLED, actor=None,
-                        note=f"{label} payment not made ({source})", finished_at=now)
+            _transition(
+                order,
+                expected=OrderStatus.AWAITING_PAYMENT,
+                to=OrderStatus.CANCELLED,
+                actor=None,
+                note=f"{label} payment not made ({source})",
+                finished_at=now,
+            )
         payment.refresh_from_db()
         return payment
 
@@ -494,8 +518,12 @@ def payment_expire_unpaid(*, older_than_minutes: int, limit: int = 100) -> int:
         return 0
     for payment in due:
         paid = gateway.query_status(payment) == "paid"
-        payment_settle(token=payment.provider_token, paid=paid, amount=payment.amount,
-                       source="found paid by the expiry sweep" if paid else f"expired after {older_than_minutes} minutes")
+        payment_settle(
+            token=payment.provider_token,
+            paid=paid,
+            amount=payment.amount,
+            source="found paid by the expiry sweep" if paid else f"expired after {older_than_minutes} minutes",
+        )
     return len(due)
 
 
@@ -528,18 +556,14 @@ def _transition(
         guard = guard.filter(claimed_by=worker_id)
     if guard.update(status=to, updated_at=timezone.now(), **changes) != 1:
         raise IllegalTransition(f"Order {locked.order_no} changed meanwhile; try again.")
-    OrderEvent.objects.create(
-        order=locked, from_status=locked.status, to_status=to, actor=actor, note=note[:500]
-    )
+    OrderEvent.objects.create(order=locked, from_status=locked.status, to_status=to, actor=actor, note=note[:500])
     locked.refresh_from_db()
     return locked
 
 
 def _refund(order: Order, *, actor: Actor, memo: str) -> None:
     """Returns an order's charge to the customer's balance (store credit), once (I3)."""
-    charge = Payment.objects.filter(
-        order=order, kind=PaymentKind.CHARGE, status=PaymentStatus.SUCCEEDED
-    ).first()
+    charge = Payment.objects.filter(order=order, kind=PaymentKind.CHARGE, status=PaymentStatus.SUCCEEDED).first()
     if charge is None:
         return
     customer = _lock_customer(order.customer_id)
@@ -568,7 +592,10 @@ def order_cancel(*, order: Order, actor: Actor, note: str = "") -> Order:
     order = _transition(
         order,
         expected=OrderStatus.PENDING,
-        to=OrderStatus.CANCELLED, actor=actor, note=note or "Cancelled", finished_at=timezone.now()
+        to=OrderStatus.CANCELLED,
+        actor=actor,
+        note=note or "Cancelled",
+        finished_at=timezone.now(),
     )
     _refund(order, actor=actor, memo=f"Refund of cancelled order {order.order_no}")
     return order
@@ -609,7 +636,9 @@ def order_claim(*, worker_id: str, lease_seconds: int, limit: int = 1) -> list[O
     claimed = list(
         Order.objects.filter(
             pk__in=candidates, status=OrderStatus.RUNNING, claimed_by=worker_id, lease_expires_at=lease
-        ).select_related("product").order_by("created_at", "id")
+        )
+        .select_related("product")
+        .order_by("created_at", "id")
     )
     OrderEvent.objects.bulk_create(
         OrderEvent(
@@ -653,7 +682,10 @@ def order_complete_many(*, orders: list[Order], worker_id: str, note: str = "") 
     )
     OrderEvent.objects.bulk_create(
         OrderEvent(
-            order_id=pk, from_status=OrderStatus.RUNNING, to_status=OrderStatus.COMPLETED, at=now,
+            order_id=pk,
+            from_status=OrderStatus.RUNNING,
+            to_status=OrderStatus.COMPLETED,
+            at=now,
             note=(note or f"Completed by {worker_id}")[:500],
         )
         for pk in held
@@ -740,8 +772,15 @@ def order_expire_leases(*, max_attempts: int, limit: int = 100) -> int:
                 order_fail(order=order, worker_id=worker, error=error)
             else:
                 _transition(
-                    order, expected=OrderStatus.RUNNING, to=OrderStatus.PENDING, actor=None, worker_id=worker,
-                    note=f"{error}; back in the queue", last_error=error, claimed_by="", lease_expires_at=None,
+                    order,
+                    expected=OrderStatus.RUNNING,
+                    to=OrderStatus.PENDING,
+                    actor=None,
+                    worker_id=worker,
+                    note=f"{error}; back in the queue",
+                    last_error=error,
+                    claimed_by="",
+                    lease_expires_at=None,
                 )
             expired += 1
     return expired

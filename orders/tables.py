@@ -9,12 +9,12 @@ from functools import cached_property
 
 import django_tables2 as tables
 from django.conf import settings
-from django_tables2.utils import Accessor, AttributeDict
+from django.middleware.csrf import get_token
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.middleware.csrf import get_token
 from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django_tables2.utils import Accessor, AttributeDict
 
 from orders.models import Agent, Customer, LedgerEntry, Level, Order, OrderStatus, Payment, Product
 from orders.templatetags.money import money
@@ -62,7 +62,9 @@ class ActiveColumn(tables.Column):
         super().__init__(*args, **kwargs)
 
     def render(self, value):
-        return format_html('<span class="status {}">{}</span>', *(("active", "Active") if value else ("inactive", "Deactivated")))
+        return format_html(
+            '<span class="status {}">{}</span>', *(("active", "Active") if value else ("inactive", "Deactivated"))
+        )
 
     def value(self, value):
         return "active" if value else "deactivated"
@@ -94,7 +96,13 @@ def post_button(table, url: str, label: str, *, confirm: str, danger: bool = Fal
         '<form method="post" action="{}" hx-post="{}" hx-confirm="{}"{}>'
         '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
         '<button type="submit" class="small{}">{}</button></form>',
-        url, url, confirm, attributes, table.csrf_token, " danger" if danger else "", label,
+        url,
+        url,
+        confirm,
+        attributes,
+        table.csrf_token,
+        " danger" if danger else "",
+        label,
     )
 
 
@@ -153,7 +161,9 @@ class ListTable(tables.Table):
         html = []
         for bound_row in rows:
             record = bound_row.record
-            attrs = AttributeDict({name: value(record) if callable(value) else value for name, value in row_attrs.items()})
+            attrs = AttributeDict(
+                {name: value(record) if callable(value) else value for name, value in row_attrs.items()}
+            )
             if oob:
                 attrs["hx-swap-oob"] = "true"
             tds = "".join(f"<td {writer[-1]}>{self._cell(record, writer)}</td>" for writer in writers)
@@ -192,7 +202,9 @@ class LedgerTable(ListTable):
     kind = tables.Column(orderable=False)
     amount = MoneyColumn(order_by=("amount", "id"))
     balance_after = MoneyColumn(verbose_name="Balance after", orderable=False)
-    order = ReferenceColumn(accessor="order__order_no", verbose_name="Order", orderable=False, url_name="order_detail", default="—")
+    order = ReferenceColumn(
+        accessor="order__order_no", verbose_name="Order", orderable=False, url_name="order_detail", default="—"
+    )
     memo = tables.Column(orderable=False, default="", attrs={"td": {"class": "wrap"}})
     actor = tables.Column(accessor="actor_name", verbose_name="By", orderable=False, default="system")
 
@@ -276,8 +288,16 @@ class LevelTable(ListTable):
 
     def render_actions(self, record):
         edit = format_html('<a class="button small" href="{}">Edit</a>', reverse("level_edit", args=[record.pk]))
-        delete = "" if record.customer_count else post_button(self, reverse("level_delete", args=[record.pk]), "Delete", danger=True,
-            confirm=f"Delete the level {record.name}?",
+        delete = (
+            ""
+            if record.customer_count
+            else post_button(
+                self,
+                reverse("level_delete", args=[record.pk]),
+                "Delete",
+                danger=True,
+                confirm=f"Delete the level {record.name}?",
+            )
         )
         return format_html('<div class="row-actions">{}{}</div>', edit, delete)
 
@@ -302,17 +322,24 @@ class ProductTable(ListTable):
 
     def render_actions(self, record):
         edit = format_html('<a class="button small" href="{}">Edit</a>', reverse("product_edit", args=[record.pk]))
-        toggle = post_button(self, reverse("product_toggle", args=[record.pk]), "Deactivate" if record.active else "Activate",
+        toggle = post_button(
+            self,
+            reverse("product_toggle", args=[record.pk]),
+            "Deactivate" if record.active else "Activate",
             danger=record.active,
             confirm=f"Deactivate {record.name}? Customers can no longer order it; orders already placed are not affected."
-            if record.active else f"Activate {record.name}? Customers can order it again.",
+            if record.active
+            else f"Activate {record.name}? Customers can order it again.",
         )
         # Whether it was ever ordered is checked on delete: asking for every row would read the orders table.
-        delete = post_button(self, reverse("product_delete", args=[record.pk]), "Delete", danger=True,
+        delete = post_button(
+            self,
+            reverse("product_delete", args=[record.pk]),
+            "Delete",
+            danger=True,
             confirm=f"Delete {record.name}? Only a product that was never ordered can be deleted; one with orders can only be deactivated.",
         )
         return format_html('<div class="row-actions">{}{}{}</div>', edit, toggle, delete)
-
 
 
 class StatusColumn(tables.Column):
@@ -344,9 +371,15 @@ class OrderTable(ListTable):
     def render_actions(self, record):
         if record.status != OrderStatus.PENDING or not self.request.user.has_perm("orders.cancel_order"):
             return ""
-        return post_button(self, reverse("order_cancel", args=[record.order_no]), "Cancel order", danger=True,
+        return post_button(
+            self,
+            reverse("order_cancel", args=[record.order_no]),
+            "Cancel order",
+            danger=True,
             confirm=f"Cancel order {record.order_no}? Its {money(record.amount)} goes back to the balance.",
-            vals='{"row": "1"}', target="closest tr", swap="outerHTML",
+            vals='{"row": "1"}',
+            target="closest tr",
+            swap="outerHTML",
         )
 
 
@@ -363,7 +396,17 @@ class AgentTable(ListTable):
 
     class Meta(ListTable.Meta):
         model = Agent
-        fields = ("worker_id", "state", "host", "executor", "started_at", "last_heartbeat", "completed", "failed", "current")
+        fields = (
+            "worker_id",
+            "state",
+            "host",
+            "executor",
+            "started_at",
+            "last_heartbeat",
+            "completed",
+            "failed",
+            "current",
+        )
         order_by = ("-last_heartbeat",)
         empty_text = "No agent has run yet. Start one with: python manage.py run_agent (make run starts one)."
 
@@ -372,7 +415,9 @@ class AgentTable(ListTable):
         """The orders each agent on this page holds right now: one query."""
         workers = [row.record.worker_id for row in self.paginated_rows]
         held: dict[str, list[str]] = {}
-        for worker, order_no in Order.objects.filter(status=OrderStatus.RUNNING, claimed_by__in=workers).values_list("claimed_by", "order_no"):
+        for worker, order_no in Order.objects.filter(status=OrderStatus.RUNNING, claimed_by__in=workers).values_list(
+            "claimed_by", "order_no"
+        ):
             held.setdefault(worker, []).append(order_no)
         return held
 
@@ -380,7 +425,11 @@ class AgentTable(ListTable):
         if record.stopped_at:
             return format_html('<span class="status cancelled">{}</span>', "Stopped")
         if record.last_heartbeat < timezone.now() - timedelta(seconds=settings.AGENT_LEASE_SECONDS):
-            return format_html('<span class="status failed" title="{}">{}</span>', "No heartbeat for longer than a lease: the agent has probably died; its orders return to the queue when their leases expire.", "Stale")
+            return format_html(
+                '<span class="status failed" title="{}">{}</span>',
+                "No heartbeat for longer than a lease: the agent has probably died; its orders return to the queue when their leases expire.",
+                "Stale",
+            )
         return format_html('<span class="status completed">{}</span>', "Alive")
 
     def value_state(self, record):
@@ -388,4 +437,9 @@ class AgentTable(ListTable):
 
     def render_current(self, record):
         numbers = self.running_orders.get(record.worker_id, [])
-        return format_html_join(" ", '<a class="mono" href="{}">{}</a>', ((reverse("order_detail", args=[n]), n) for n in numbers)) or "—"
+        return (
+            format_html_join(
+                " ", '<a class="mono" href="{}">{}</a>', ((reverse("order_detail", args=[n]), n) for n in numbers)
+            )
+            or "—"
+        )

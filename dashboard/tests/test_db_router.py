@@ -90,9 +90,7 @@ class TestRouter:
         router.db_for_write(Level)
         assert level.customers.all().db == PRIMARY
 
-    def test_inside_a_transaction_an_instance_from_the_replica_reads_from_the_primary(
-        self, primary_db, replica
-    ):
+    def test_inside_a_transaction_an_instance_from_the_replica_reads_from_the_primary(self, primary_db, replica):
         level = saved_level(replica)
         with transaction.atomic():
             assert level.customers.all().db == PRIMARY
@@ -116,9 +114,7 @@ class TestReadYourWritesMiddleware:
 
         return ReadYourWritesMiddleware(view_function)(request), reads
 
-    def test_a_request_that_writes_pins_the_browser_to_the_primary(
-        self, primary_db, replica, visitor, settings
-    ):
+    def test_a_request_that_writes_pins_the_browser_to_the_primary(self, primary_db, replica, visitor, settings):
         settings.REPLICA_PIN_SECONDS = 7
         before = int(time.time())
         response, reads = self.serve(write_a_level, visitor.post("/customers/1/balance/"))
@@ -126,7 +122,9 @@ class TestReadYourWritesMiddleware:
         assert reads == [PRIMARY]
         cookie = response.cookies[PIN_COOKIE]
         assert cookie["max-age"] == 7
-        until = visitor.get("/", headers={"cookie": f"{PIN_COOKIE}={cookie.value}"}).get_signed_cookie(PIN_COOKIE, salt=PIN_SALT)
+        until = visitor.get("/", headers={"cookie": f"{PIN_COOKIE}={cookie.value}"}).get_signed_cookie(
+            PIN_COOKIE, salt=PIN_SALT
+        )
         assert before + 7 <= int(until) <= int(time.time()) + 7
         assert cookie["httponly"] is True
         assert cookie["samesite"] == "Lax"

@@ -74,18 +74,28 @@ class Cluster:
 def environment(cluster: Cluster) -> dict[str, str]:
     kept = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE", "REQUIRE_"))}
     return {
-        **kept, "DATABASE_URL": cluster.url, "DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": "faults-" + "k" * 50,
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "DJANGO_SSL_REDIRECT": "false", "DJANGO_SECURE_COOKIES": "false",
-        "DJANGO_PLAIN_STATIC": "1", "PUBLIC_URL": "http://127.0.0.1",
-        "CONN_MAX_AGE": "60", "LOG_LEVEL": "WARNING", "AGENT_POLL_SECONDS": "0.5", "AGENT_SIMULATED_FAILURE_RATE": "0",
+        **kept,
+        "DATABASE_URL": cluster.url,
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "faults-" + "k" * 50,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_SSL_REDIRECT": "false",
+        "DJANGO_SECURE_COOKIES": "false",
+        "DJANGO_PLAIN_STATIC": "1",
+        "PUBLIC_URL": "http://127.0.0.1",
+        "CONN_MAX_AGE": "60",
+        "LOG_LEVEL": "WARNING",
+        "AGENT_POLL_SECONDS": "0.5",
+        "AGENT_SIMULATED_FAILURE_RATE": "0",
         "AGENT_SIMULATED_SECONDS_PER_UNIT": "0",
     }
 
 
 def manage(env, *args, input: str | None = None) -> str:
     """The command's output; for `shell -c`, its last line (the shell announces its imports first)."""
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True,
-                            text=True, input=input)
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True, input=input
+    )
     return result.stdout.strip().splitlines()[-1] if args[0] == "shell" else result.stdout
 
 
@@ -147,7 +157,9 @@ class Shop:
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), KeepRedirects()
         )
         page = self.get("/login/")
-        self.post("/login/", {"username": cluster.username, "password": PASSWORD, "csrfmiddlewaretoken": self.token(page)})
+        self.post(
+            "/login/", {"username": cluster.username, "password": PASSWORD, "csrfmiddlewaretoken": self.token(page)}
+        )
 
     def get(self, path: str) -> str:
         with self.opener.open(self.base + path, timeout=10) as response:
@@ -171,19 +183,40 @@ class Shop:
 
     def place(self, n: int, key: str | None = None) -> str:
         page = self.get("/orders/new/")
-        url = self.post("/orders/new/", {
-            "product": self.cluster.product, "quantity": 1, "target": f"https://example.com/{n}",
-            "idempotency_key": key or f"fault-{n}-{time.time_ns()}", "csrfmiddlewaretoken": self.token(page),
-        })
+        url = self.post(
+            "/orders/new/",
+            {
+                "product": self.cluster.product,
+                "quantity": 1,
+                "target": f"https://example.com/{n}",
+                "idempotency_key": key or f"fault-{n}-{time.time_ns()}",
+                "csrfmiddlewaretoken": self.token(page),
+            },
+        )
         return re.search(r"/orders/([0-9A-Z]{13})/", url).group(1)
 
 
 def start_gunicorn(cluster: Cluster) -> tuple[subprocess.Popen, str]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "dashboard.wsgi", "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
-         "--workers", "2", "--threads", "4"],
-        cwd=ROOT, env=cluster.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "dashboard.wsgi",
+            "--config",
+            "gunicorn.conf.py",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+        ],
+        cwd=ROOT,
+        env=cluster.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
@@ -237,8 +270,12 @@ def test_a_database_restart_under_load(cluster):
     after = [o for o in outcomes if o[0] > up]
     first_ok_after = min((o[1] for o in after if o[2] == "ok"), default=None)
     placed = [o[3] for o in outcomes if o[2] == "ok"]
-    print(f"\n{len(outcomes)} requests, {len(errors)} failed (database down {up - down:.1f} s); "
-          f"first success {first_ok_after - up:.2f} s after it was back" if first_ok_after else "")
+    print(
+        f"\n{len(outcomes)} requests, {len(errors)} failed (database down {up - down:.1f} s); "
+        f"first success {first_ok_after - up:.2f} s after it was back"
+        if first_ok_after
+        else ""
+    )
     assert placed and first_ok_after is not None and first_ok_after - up <= 2
     # Failures only while the database was away (a request that began before it went
     # down may end in the gap).
@@ -274,12 +311,19 @@ def test_sigterm_to_gunicorn_drops_no_in_flight_request(cluster):
     assert written == "0", "a request that wrote its order was not answered"
     answered = [o for o in outcomes if o[0] < signalled < o[1] and o[2] == "ok"]
     assert answered, "no request was in flight at SIGTERM"
-    print(f"\n{len(answered)} requests in flight at SIGTERM answered; {len(failed)} not accepted (refused/reset, nothing written)")
+    print(
+        f"\n{len(answered)} requests in flight at SIGTERM answered; {len(failed)} not accepted (refused/reset, nothing written)"
+    )
 
 
 def test_the_agent_resumes_after_a_database_restart(cluster):
-    agent = subprocess.Popen([sys.executable, "manage.py", "run_agent", "--executor", "instant", "--poll-interval", "0.5"],
-                             cwd=ROOT, env=cluster.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    agent = subprocess.Popen(
+        [sys.executable, "manage.py", "run_agent", "--executor", "instant", "--poll-interval", "0.5"],
+        cwd=ROOT,
+        env=cluster.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     gunicorn, base = start_gunicorn(cluster)
     try:
         shop = Shop(base, cluster)
@@ -305,7 +349,9 @@ def test_the_agent_resumes_after_a_database_restart(cluster):
                 break
             time.sleep(0.2)
         resumed = time.monotonic() - placed
-        print(f"\nthe agent completed an order {resumed:.1f} s after it was placed, {placed - back:.1f} s after the restart")
+        print(
+            f"\nthe agent completed an order {resumed:.1f} s after it was placed, {placed - back:.1f} s after the restart"
+        )
         assert "Completed" in status
         # Within one poll (0.5 s) of the order being placeable, plus the claim and completion.
         assert resumed < 1.5

@@ -13,11 +13,26 @@ def labels(user) -> list[str]:
 
 def test_each_role_sees_its_own_menu():
     assert labels(make_admin()) == [
-        "Dashboard", "Orders", "Customers", "Levels", "Products", "Transactions", "Payments", "Agents", "Users", "Password",
+        "Dashboard",
+        "Orders",
+        "Customers",
+        "Levels",
+        "Products",
+        "Transactions",
+        "Payments",
+        "Agents",
+        "Users",
+        "Password",
         "Two-factor authentication",
     ]
     assert labels(make_customer().user) == [
-        "Dashboard", "Orders", "New order", "Transactions", "Payments", "Password", "Two-factor authentication"
+        "Dashboard",
+        "Orders",
+        "New order",
+        "Transactions",
+        "Payments",
+        "Password",
+        "Two-factor authentication",
     ]
 
 

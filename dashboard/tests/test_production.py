@@ -34,10 +34,16 @@ PRODUCTION = {
 
 
 def deploy_check(**env: str) -> subprocess.CompletedProcess:
-    environment = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DATABASE", "SMS_"))}
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DATABASE", "SMS_"))
+    }
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env={**environment, **PRODUCTION, **env}, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env={**environment, **PRODUCTION, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -63,7 +69,11 @@ def test_the_deploy_checklist_takes_a_real_sms_gateway():
 @pytest.mark.django_db
 def test_healthz_answers_without_sign_in():
     response = Client().get("/healthz")
-    assert response.status_code == 200 and response.json() == {"status": "ok", "database": "ok", "migrations": "applied"}
+    assert response.status_code == 200 and response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "migrations": "applied",
+    }
     assert "no-cache" in response["Cache-Control"]
 
 
@@ -101,11 +111,21 @@ def test_one_json_line_per_request_and_no_secret_in_any_line(settings, caplog):
     lines = [formatter.format(record) for record in caplog.records]
     requests = [json.loads(line) for line in lines if '"logger": "dashboard.request"' in line]
     assert [(r["method"], r["route"], r["status"]) for r in requests][:4] == [
-        ("POST", "/login/", 302), ("GET", "/orders/", 200), ("GET", "/orders/<str:order_no>/", 404), ("POST", "/logout/", 302)
+        ("POST", "/login/", 302),
+        ("GET", "/orders/", 200),
+        ("GET", "/orders/<str:order_no>/", 404),
+        ("POST", "/logout/", 302),
     ]
     assert requests[1]["user_id"] == customer.user_id and requests[1]["duration_ms"] >= 0
     everything = "\n".join(lines)
-    for secret in ["a very secret passphrase 42", "wrong guess 1234", code, session_id, "anything", settings.SECRET_KEY]:
+    for secret in [
+        "a very secret passphrase 42",
+        "wrong guess 1234",
+        code,
+        session_id,
+        "anything",
+        settings.SECRET_KEY,
+    ]:
         assert secret not in everything, secret
 
 
@@ -135,7 +155,10 @@ def test_the_set_password_token_is_in_no_log_line(caplog):
         browser = Client()
         form = browser.get(link, follow=True)
         assert "Set your password" in form.text
-        done = browser.post(form.redirect_chain[-1][0], {"new_password1": "a long new passphrase", "new_password2": "a long new passphrase"})
+        done = browser.post(
+            form.redirect_chain[-1][0],
+            {"new_password1": "a long new passphrase", "new_password2": "a long new passphrase"},
+        )
         assert done.status_code == 302
         assert "This link no longer works" in browser.get(link).text
         assert browser.get(link + "trailing/").status_code == 404  # a link mangled on its way
@@ -149,21 +172,48 @@ def test_gunicorn_writes_no_query_string_and_no_token(tmp_path):
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DATABASE", "SMS_"))}
     env = {
-        **env, **PRODUCTION, "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "DJANGO_SSL_REDIRECT": "false",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "WEB_CONCURRENCY": "1",
+        **env,
+        **PRODUCTION,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_SSL_REDIRECT": "false",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "WEB_CONCURRENCY": "1",
         "DJANGO_PLAIN_STATIC": "true",  # no collectstatic here
     }
-    subprocess.run([sys.executable, "manage.py", "migrate", "--no-input"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     output = tmp_path / "gunicorn.log"
     with output.open("w") as log:
         gunicorn = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "dashboard.wsgi", "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "dashboard.wsgi",
+                "--config",
+                "gunicorn.conf.py",
+                "--bind",
+                f"127.0.0.1:{port}",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     try:
         base = f"http://127.0.0.1:{port}"
         wait_until_serving(base)
-        for path in ["/login/?next=/orders/%3Fq%3Dsecret-query", "/orders/?q=secret-query", "/account/set-password/MQ/secret-token-1a2b3c/"]:
+        for path in [
+            "/login/?next=/orders/%3Fq%3Dsecret-query",
+            "/orders/?q=secret-query",
+            "/account/set-password/MQ/secret-token-1a2b3c/",
+        ]:
             urllib.request.urlopen(base + path, timeout=10).read()
     finally:
         gunicorn.terminate()
@@ -172,7 +222,10 @@ def test_gunicorn_writes_no_query_string_and_no_token(tmp_path):
     assert "secret-query" not in written and "secret-token" not in written, written
     requests = [json.loads(line) for line in written.splitlines() if '"logger": "dashboard.request"' in line]
     assert [r["route"] for r in requests if r["route"] != "/healthz"] == [
-        "/login/", "/orders/", "/login/", "/account/set-password/<uidb64>/<token>/"
+        "/login/",
+        "/orders/",
+        "/login/",
+        "/account/set-password/<uidb64>/<token>/",
     ]
 
 

@@ -15,7 +15,12 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Everything settings.py reads that a developer's shell or CI might have exported.
 CONFIGURATION = {
-    "DATABASE_URL", "DATABASE_REPLICA_URLS", "CONN_MAX_AGE", "REPLICA_PIN_SECONDS", "PUBLIC_URL", "PAYMENT_GATEWAY",
+    "DATABASE_URL",
+    "DATABASE_REPLICA_URLS",
+    "CONN_MAX_AGE",
+    "REPLICA_PIN_SECONDS",
+    "PUBLIC_URL",
+    "PAYMENT_GATEWAY",
     "SMS_BACKEND",
 }
 SECRET_KEY = "a-long-random-production-secret-for-tests-only"
@@ -137,9 +142,9 @@ class TestDatabase:
         assert database.exists()
 
     def test_a_postgres_url_is_parsed_with_ssl_and_persistent_connections(self):
-        default = load_settings(
-            DATABASE_URL="postgres://u:p@db.example:5432/name?sslmode=require", CONN_MAX_AGE="120"
-        )["DATABASES"]["default"]
+        default = load_settings(DATABASE_URL="postgres://u:p@db.example:5432/name?sslmode=require", CONN_MAX_AGE="120")[
+            "DATABASES"
+        ]["default"]
         assert default["ENGINE"] == "django.db.backends.postgresql"
         assert (default["HOST"], default["PORT"], default["NAME"]) == ("db.example", 5432, "name")
         assert (default["USER"], default["PASSWORD"]) == ("u", "p")

@@ -147,7 +147,9 @@ def test_an_expired_session_ends_with_a_client_redirect_for_htmx(client, setting
     session = client.session
     session[SIGNED_IN_AT] -= settings.SESSION_ABSOLUTE_SECONDS + 1
     session.save()
-    response = client.get("/users/?page=2", headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/users/?q=a"})
+    response = client.get(
+        "/users/?page=2", headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/users/?q=a"}
+    )
     assert response.status_code == 200
     assert response["HX-Redirect"] == "/login/?next=/users/%3Fq%3Da"
 

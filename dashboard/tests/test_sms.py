@@ -229,7 +229,7 @@ def test_a_failing_sms_gateway_answers_like_a_sent_code_and_is_logged_without_th
     assert page_without_tokens(sent.text, sent_to.mobile) == page_without_tokens(failed.text, failed_for.mobile)
     [error] = [record for record in caplog.records if record.levelno >= logging.ERROR]
     assert "could not be sent" in error.getMessage()
-    (_, message), = BrokenBackend.attempted
+    ((_, message),) = BrokenBackend.attempted
     code = re.search(r"\b(\d{6})\b", message).group(1)
     logged = "\n".join(JsonFormatter().format(record) for record in caplog.records)
     assert code not in logged and message not in logged
@@ -283,11 +283,15 @@ class TestWrongCodesPerMobile:
         unknown_asked = ask_for_code(client, unknown, REMOTE_ADDR="10.2.0.4")
         assert known_asked.status_code == unknown_asked.status_code == 429
         assert known_asked["Retry-After"] == unknown_asked["Retry-After"]
-        assert page_without_tokens(known_asked.text, customer.mobile) == page_without_tokens(unknown_asked.text, unknown)
+        assert page_without_tokens(known_asked.text, customer.mobile) == page_without_tokens(
+            unknown_asked.text, unknown
+        )
         known_entered = enter_code(client, customer.mobile, "123456", REMOTE_ADDR="10.2.0.5")
         unknown_entered = enter_code(client, unknown, "123456", REMOTE_ADDR="10.2.0.5")
         assert known_entered.status_code == unknown_entered.status_code == 429
-        assert page_without_tokens(known_entered.text, customer.mobile) == page_without_tokens(unknown_entered.text, unknown)
+        assert page_without_tokens(known_entered.text, customer.mobile) == page_without_tokens(
+            unknown_entered.text, unknown
+        )
 
     def test_the_cap_lifts_when_the_window_has_passed(self, client, outbox, settings):
         settings.SMS_FAILURES_PER_MOBILE, settings.SMS_FAILURE_WINDOW_HOURS = 3, 2
@@ -313,7 +317,9 @@ def test_without_an_sms_backend_sign_in_by_sms_says_it_is_off(client, settings):
     settings.SMS_BACKEND = ""
     customer = make_customer()
     page = client.get("/login/sms/")
-    assert page.status_code == 200 and "Sign-in by SMS is not available" in page.text and 'name="mobile"' not in page.text
+    assert (
+        page.status_code == 200 and "Sign-in by SMS is not available" in page.text and 'name="mobile"' not in page.text
+    )
     asked = ask_for_code(client, customer.mobile)
     assert asked.status_code == 503 and "Sign-in by SMS is not available" in asked.text
     assert enter_code(client, customer.mobile, "123456").status_code == 503

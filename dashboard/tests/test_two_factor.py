@@ -184,7 +184,9 @@ class TestRequiredForAdmins:
         assert client.post(f"/users/{customer.user_id}/deactivate/")["Location"] == ENROL
         customer.user.refresh_from_db()
         assert customer.user.is_active
-        fragment = client.get("/users/", headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/users/?q=x"})
+        fragment = client.get(
+            "/users/", headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/users/?q=x"}
+        )
         assert fragment["HX-Redirect"] == f"{ENROL}?next=%2Fusers%2F%3Fq%3Dx"
 
         page = client.get(f"{ENROL}?next=/users/").text
@@ -220,10 +222,21 @@ class TestRequiredForAdmins:
     @pytest.mark.parametrize(
         "env, expected",
         [
-            ({"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": SECRET_KEY, "PUBLIC_URL": "https://orders.example.com"}, True),
+            (
+                {"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": SECRET_KEY, "PUBLIC_URL": "https://orders.example.com"},
+                True,
+            ),
             ({"DJANGO_DEBUG": "true"}, False),
             ({"DJANGO_DEBUG": "true", "DJANGO_TWO_FACTOR_REQUIRED": "true"}, True),
-            ({"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": SECRET_KEY, "PUBLIC_URL": "https://orders.example.com", "DJANGO_TWO_FACTOR_REQUIRED": "false"}, False),
+            (
+                {
+                    "DJANGO_DEBUG": "false",
+                    "DJANGO_SECRET_KEY": SECRET_KEY,
+                    "PUBLIC_URL": "https://orders.example.com",
+                    "DJANGO_TWO_FACTOR_REQUIRED": "false",
+                },
+                False,
+            ),
         ],
         ids=["production", "development", "development-opted-in", "production-opted-out"],
     )
@@ -307,7 +320,9 @@ class TestCodeStep:
         verify(client, wrong_code(device))
         throttled = verify(client, app_code(device))
         assert throttled.status_code == 429 and "wait 1 s" in throttled.text and throttled["Retry-After"] == "1"
-        TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_timestamp=timezone.now() - timedelta(seconds=2))
+        TOTPDevice.objects.filter(pk=device.pk).update(
+            throttling_failure_timestamp=timezone.now() - timedelta(seconds=2)
+        )
         assert verify(client, app_code(device)).status_code == 302
 
     def test_a_recovery_code_works_once(self, client):
@@ -502,4 +517,3 @@ class TestUsersPage:
     def test_the_reset_is_post_only(self, client):
         client.force_login(make_admin())
         assert client.get(f"/users/{make_admin().pk}/reset-second-factor/").status_code == 405
-

@@ -101,7 +101,11 @@ class TestPasswordChange:
         client.post("/login/", {"username": admin.username, "password": PASSWORD})
         response = client.post(
             "/account/password/",
-            {"old_password": PASSWORD, "new_password1": "a new long passphrase", "new_password2": "a new long passphrase"},
+            {
+                "old_password": PASSWORD,
+                "new_password1": "a new long passphrase",
+                "new_password2": "a new long passphrase",
+            },
         )
         assert response.status_code == 302
         admin.refresh_from_db()
@@ -118,12 +122,12 @@ class TestPasswordChange:
         admin.refresh_from_db()
         assert admin.check_password(PASSWORD)
 
-
     def test_a_new_password_needs_twelve_characters(self, client):
         admin = admin_with_password()
         client.force_login(admin)
         response = client.post(
-            "/account/password/", {"old_password": PASSWORD, "new_password1": "x1y2z3w4v5u", "new_password2": "x1y2z3w4v5u"}
+            "/account/password/",
+            {"old_password": PASSWORD, "new_password1": "x1y2z3w4v5u", "new_password2": "x1y2z3w4v5u"},
         )
         assert response.status_code == 422 and "at least 12 characters" in response.text
         admin.refresh_from_db()
@@ -180,7 +184,12 @@ class TestUsers:
         entries = AuditEntry.objects.order_by("id").values_list("action", "actor", "target_user", "target_repr")
         assert list(entries) == [
             (action, admin.pk, customer.user_id, customer.user.username)
-            for action in ("account.deactivated", "account.activated", "account.signed_out_everywhere", "sms_sign_in.unlocked")
+            for action in (
+                "account.deactivated",
+                "account.activated",
+                "account.signed_out_everywhere",
+                "sms_sign_in.unlocked",
+            )
         ]
 
     def test_deactivate_signs_the_user_out_everywhere(self, client):

@@ -47,7 +47,7 @@ class Gateway:
         raise NotImplementedError
 
     def query_status(self, payment: Payment) -> str:
-        """"paid", "unpaid" or "failed", as the provider knows it now."""
+        """ "paid", "unpaid" or "failed", as the provider knows it now."""
         raise NotImplementedError
 
     def verify_callback(self, body: bytes, headers) -> Settlement:
@@ -66,6 +66,8 @@ class Gateway:
             raise CallbackRefused("stale timestamp", 401)
         try:
             data = json.loads(body)
-            return Settlement(token=str(data["token"]), paid=data["status"] == "paid", amount=Decimal(str(data["amount"])))
+            return Settlement(
+                token=str(data["token"]), paid=data["status"] == "paid", amount=Decimal(str(data["amount"]))
+            )
         except (ValueError, KeyError, TypeError, InvalidOperation) as exc:
             raise CallbackRefused("malformed body") from exc

@@ -32,8 +32,12 @@ class SandboxGateway(Gateway):
         token = f"sbx_{secrets.token_hex(12)}"
         account = f"6222 0208 {secrets.randbelow(10**8):08d}" if payment.method == PaymentMethod.ATM else ""
         SandboxCharge.objects.create(
-            token=token, method=payment.method, amount=payment.amount, callback_url=callback_url,
-            return_url=return_url, account=account,
+            token=token,
+            method=payment.method,
+            amount=payment.amount,
+            callback_url=callback_url,
+            return_url=return_url,
+            account=account,
         )
         if payment.method == PaymentMethod.ATM:
             return token, account
@@ -50,7 +54,9 @@ class SandboxGateway(Gateway):
         """Records the outcome and delivers its signed callback, which the platform
         verifies exactly as it verifies one that arrives over HTTP."""
         SandboxCharge.objects.filter(pk=charge.pk).update(status=SandboxCharge.PAID if paid else SandboxCharge.DECLINED)
-        body = json.dumps({"token": charge.token, "status": "paid" if paid else "declined", "amount": str(charge.amount)}).encode()
+        body = json.dumps(
+            {"token": charge.token, "status": "paid" if paid else "declined", "amount": str(charge.amount)}
+        ).encode()
         timestamp = str(int(time.time()))
         headers = {"X-Timestamp": timestamp, "X-Signature": sign(self.secret, timestamp, body)}
         return services.payment_callback_receive(gateway=self, body=body, headers=headers)

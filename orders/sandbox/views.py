@@ -20,7 +20,11 @@ from orders.sandbox.models import SandboxCharge
 def card(request: HttpRequest, token: str) -> HttpResponse:
     """The customer approves or declines their own card payment. Only the signed-in
     owner of the order may: anyone else, admins included, gets a 404."""
-    if not selectors.payments_visible_to(request.user).filter(provider_token=token, order__customer__user=request.user).exists():
+    if (
+        not selectors.payments_visible_to(request.user)
+        .filter(provider_token=token, order__customer__user=request.user)
+        .exists()
+    ):
         raise Http404("No such card payment.")
     charge = get_object_or_404(SandboxCharge, token=token, method=PaymentMethod.CARD)
     if request.method == "POST" and charge.status == SandboxCharge.PENDING:
@@ -34,11 +38,15 @@ def card(request: HttpRequest, token: str) -> HttpResponse:
 def atm(request: HttpRequest) -> HttpResponse:
     """An admin marks a transfer as received, as a bank would report it."""
     if request.method == "POST":
-        charge = get_object_or_404(SandboxCharge, token=request.POST.get("token", ""), method=PaymentMethod.ATM, status=SandboxCharge.PENDING)
+        charge = get_object_or_404(
+            SandboxCharge, token=request.POST.get("token", ""), method=PaymentMethod.ATM, status=SandboxCharge.PENDING
+        )
         if _settle(request, charge, paid=True):
             messages.success(request, f"Transfer {charge.account} marked as received; the order is paid.")
         return redirect("sandbox_atm")
-    pending = SandboxCharge.objects.filter(method=PaymentMethod.ATM, status=SandboxCharge.PENDING).order_by("-created_at")[:100]
+    pending = SandboxCharge.objects.filter(method=PaymentMethod.ATM, status=SandboxCharge.PENDING).order_by(
+        "-created_at"
+    )[:100]
     return render(request, "sandbox/atm.html", {"charges": pending})
 
 
@@ -46,6 +54,8 @@ def _settle(request: HttpRequest, charge: SandboxCharge, *, paid: bool) -> bool:
     try:
         SandboxGateway().settle(charge, paid=paid)
     except (CallbackRefused, OrderPlatformError) as refused:
-        messages.error(request, f"The shop refused the sandbox's callback ({refused.message}); the payment stays pending.")
+        messages.error(
+            request, f"The shop refused the sandbox's callback ({refused.message}); the payment stays pending."
+        )
         return False
     return True

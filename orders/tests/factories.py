@@ -31,8 +31,7 @@ def make_level(percent: int = 100, name: str | None = None) -> Level:
 def make_product(tiers: tuple[tuple[int, str], ...] = ((1, "10.00"),), active: bool = True) -> Product:
     product = Product.objects.create(name=f"Product {next(_sequence)}", active=active)
     PriceTier.objects.bulk_create(
-        PriceTier(product=product, min_quantity=minimum, unit_price=Decimal(price))
-        for minimum, price in tiers
+        PriceTier(product=product, min_quantity=minimum, unit_price=Decimal(price)) for minimum, price in tiers
     )
     return product
 
@@ -47,9 +46,7 @@ def make_customer(balance: str | Decimal = "0", level: Level | None = None, acto
         level=level or make_level(),
     )
     if Decimal(balance) > 0:
-        services.balance_top_up(
-            customer=customer, amount=Decimal(balance), idempotency_key=key(), actor=actor
-        )
+        services.balance_top_up(customer=customer, amount=Decimal(balance), idempotency_key=key(), actor=actor)
         customer.refresh_from_db()
     return customer
 

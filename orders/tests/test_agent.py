@@ -45,7 +45,13 @@ def orders_for(count: int, quantity: int = 1):
 
 
 def agent(**options) -> Agent:
-    defaults = {"executor": InstantExecutor(), "poll_seconds": 0.01, "once": True, "concurrency": 4, "retry_base_seconds": 0}
+    defaults = {
+        "executor": InstantExecutor(),
+        "poll_seconds": 0.01,
+        "once": True,
+        "concurrency": 4,
+        "retry_base_seconds": 0,
+    }
     return Agent(**{**defaults, **options})
 
 
@@ -88,7 +94,9 @@ class TestInProcess:
     def test_an_expired_lease_returns_the_order_or_fails_it_when_attempts_are_used_up(self):
         first, second = orders_for(2)
         claimed = services.order_claim(worker_id="dead", lease_seconds=30, limit=2)
-        Order.objects.filter(pk__in=[o.pk for o in claimed]).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+        Order.objects.filter(pk__in=[o.pk for o in claimed]).update(
+            lease_expires_at=timezone.now() - timedelta(seconds=1)
+        )
         Order.objects.filter(pk=second.pk).update(attempts=3)
         assert services.order_expire_leases(max_attempts=3) == 2
         first.refresh_from_db(), second.refresh_from_db()
@@ -159,8 +167,14 @@ class TestInProcess:
         assert time.monotonic() - started < 10
 
     def test_the_agents_page(self):
-        AgentRow.objects.create(worker_id="gone-1", host="h", pid=1, executor="SimulatedExecutor", concurrency=4,
-                                last_heartbeat=timezone.now() - timedelta(hours=1))
+        AgentRow.objects.create(
+            worker_id="gone-1",
+            host="h",
+            pid=1,
+            executor="SimulatedExecutor",
+            concurrency=4,
+            last_heartbeat=timezone.now() - timedelta(hours=1),
+        )
         client = Client()
         client.force_login(make_admin())
         page = client.get("/agents/")
@@ -209,13 +223,26 @@ def test_the_webhook_executor_posts_signed_json_with_the_order_no_as_key(setting
 
 # --- real processes on PostgreSQL ---------------------------------------------------
 
+
 def spawn(*args: str, **env: str) -> subprocess.Popen:
     db = connection.settings_dict
     url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    environment = {**os.environ, "DATABASE_URL": url, "DJANGO_DEBUG": "true", "CONN_MAX_AGE": "0",
-                   "AGENT_RETRY_BASE_SECONDS": "0", "LOG_LEVEL": "WARNING", **env}
-    return subprocess.Popen([sys.executable, "manage.py", "run_agent", *args], cwd=ROOT, env=environment,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    environment = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_DEBUG": "true",
+        "CONN_MAX_AGE": "0",
+        "AGENT_RETRY_BASE_SECONDS": "0",
+        "LOG_LEVEL": "WARNING",
+        **env,
+    }
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "run_agent", *args],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def events_are_a_legal_path(order: Order) -> bool:
@@ -235,14 +262,20 @@ class TestProcesses:
     def test_four_agents_complete_a_thousand_orders_exactly_once(self):
         orders_for(1000)
         start = time.perf_counter()
-        agents = [spawn("--once", "--executor", "instant", "--concurrency", "4", "--batch-size", "20", "--poll-interval", "0.05")
-                  for _ in range(4)]
+        agents = [
+            spawn(
+                "--once", "--executor", "instant", "--concurrency", "4", "--batch-size", "20", "--poll-interval", "0.05"
+            )
+            for _ in range(4)
+        ]
         for process in agents:
             assert process.wait(timeout=300) == 0, process.stderr.read().decode()[-2000:]
         elapsed = time.perf_counter() - start
         assert Counter(Order.objects.values_list("status", flat=True)) == {OrderStatus.COMPLETED: 1000}
         assert not Order.objects.exclude(attempts=1).exists()
-        completions = Counter(OrderEvent.objects.filter(to_status=OrderStatus.COMPLETED).values_list("order_id", flat=True))
+        completions = Counter(
+            OrderEvent.objects.filter(to_status=OrderStatus.COMPLETED).values_list("order_id", flat=True)
+        )
         assert len(completions) == 1000 and set(completions.values()) == {1}
         workers = set(AgentRow.objects.values_list("worker_id", flat=True))
         assert len(workers) == 4
@@ -253,7 +286,11 @@ class TestProcesses:
         orders_for(300, quantity=2)
         rng = random.Random(6)
         args = ("--executor", "simulated", "--concurrency", "3", "--lease-seconds", "2", "--poll-interval", "0.05")
-        env = {"AGENT_SIMULATED_SECONDS_PER_UNIT": "0.01", "AGENT_SIMULATED_FAILURE_RATE": "0.1", "AGENT_MAX_ATTEMPTS": "3"}
+        env = {
+            "AGENT_SIMULATED_SECONDS_PER_UNIT": "0.01",
+            "AGENT_SIMULATED_FAILURE_RATE": "0.1",
+            "AGENT_MAX_ATTEMPTS": "3",
+        }
         agents = [spawn(*args, **env) for _ in range(2)]
         for _ in range(20):
             time.sleep(rng.uniform(0.1, 0.6))
@@ -274,9 +311,18 @@ class TestProcesses:
 
     def test_sigterm_in_mid_work_exits_within_25_seconds_leaving_nothing_running(self):
         orders_for(6)
-        process = spawn("--executor", "simulated", "--concurrency", "2", "--lease-seconds", "60",
-                        AGENT_SIMULATED_SECONDS_PER_UNIT="40", AGENT_SIMULATED_MAX_SECONDS="40",
-                        AGENT_SIMULATED_FAILURE_RATE="0", AGENT_SHUTDOWN_SECONDS="3")
+        process = spawn(
+            "--executor",
+            "simulated",
+            "--concurrency",
+            "2",
+            "--lease-seconds",
+            "60",
+            AGENT_SIMULATED_SECONDS_PER_UNIT="40",
+            AGENT_SIMULATED_MAX_SECONDS="40",
+            AGENT_SIMULATED_FAILURE_RATE="0",
+            AGENT_SHUTDOWN_SECONDS="3",
+        )
         deadline = time.monotonic() + 30
         while Order.objects.filter(status=OrderStatus.RUNNING).count() < 2 and time.monotonic() < deadline:
             time.sleep(0.1)

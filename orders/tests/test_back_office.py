@@ -15,14 +15,29 @@ from orders.tests.factories import make_admin, make_customer, make_level, make_p
 pytestmark = pytest.mark.django_db
 
 ADMIN_ONLY = [
-    "customer_list", "customer_create", "customer_detail", "customer_edit", "customer_balance",
-    "level_list", "level_create", "level_edit", "level_delete",
-    "product_list", "product_create", "product_edit", "product_toggle", "product_delete",
+    "customer_list",
+    "customer_create",
+    "customer_detail",
+    "customer_edit",
+    "customer_balance",
+    "level_list",
+    "level_create",
+    "level_edit",
+    "level_delete",
+    "product_list",
+    "product_create",
+    "product_edit",
+    "product_toggle",
+    "product_delete",
 ]
 
 
 def orders_patterns() -> list:
-    return next(p for p in get_resolver().url_patterns if getattr(getattr(p, "urlconf_name", None), "__name__", "") == "orders.urls").url_patterns
+    return next(
+        p
+        for p in get_resolver().url_patterns
+        if getattr(getattr(p, "urlconf_name", None), "__name__", "") == "orders.urls"
+    ).url_patterns
 
 
 def admin_url(name: str) -> str:
@@ -62,22 +77,39 @@ def test_signed_out_visitors_are_sent_to_sign_in(client):
 class TestCustomers:
     def test_create_with_a_password(self, admin_client):
         level = make_level(90)
-        response = admin_client.post("/customers/new/", {
-            "username": "alice", "name": "Alice", "mobile": "+86 139 0000 0001", "level": level.pk,
-            "password_choice": "set", "password": "a long passphrase 42",
-        })
+        response = admin_client.post(
+            "/customers/new/",
+            {
+                "username": "alice",
+                "name": "Alice",
+                "mobile": "+86 139 0000 0001",
+                "level": level.pk,
+                "password_choice": "set",
+                "password": "a long passphrase 42",
+            },
+        )
         customer = Customer.objects.get(user__username="alice")
         assert response.status_code == 302 and response["Location"] == f"/customers/{customer.pk}/"
         assert customer.mobile == "+8613900000001" and customer.level == level and customer.balance == 0
-        assert customer.user.check_password("a long passphrase 42") and customer.user.groups.filter(name="customer").exists()
+        assert (
+            customer.user.check_password("a long passphrase 42")
+            and customer.user.groups.filter(name="customer").exists()
+        )
 
     def test_create_with_a_one_time_link_by_sms(self, admin_client, client, settings):
         settings.SMS_BACKEND = "locmem"
         sms.outbox.clear()
-        admin_client.post("/customers/new/", {
-            "username": "bob", "name": "Bob", "mobile": "+8613900000002", "level": make_level().pk, "password_choice": "link",
-        })
-        (to, text), = sms.outbox
+        admin_client.post(
+            "/customers/new/",
+            {
+                "username": "bob",
+                "name": "Bob",
+                "mobile": "+8613900000002",
+                "level": make_level().pk,
+                "password_choice": "link",
+            },
+        )
+        ((to, text),) = sms.outbox
         link = re.search(r"https?://\S+", text).group(0).replace("http://testserver", "")
         assert to == "+8613900000002"
         form_page = client.get(link, follow=True)
@@ -90,18 +122,33 @@ class TestCustomers:
 
     def test_create_with_a_link_when_no_sms_backend_is_configured(self, admin_client, settings):
         settings.SMS_BACKEND = ""
-        response = admin_client.post("/customers/new/", {
-            "username": "dan", "name": "Dan", "mobile": "+8613900000004", "level": make_level().pk, "password_choice": "link",
-        }, follow=True)
+        response = admin_client.post(
+            "/customers/new/",
+            {
+                "username": "dan",
+                "name": "Dan",
+                "mobile": "+8613900000004",
+                "level": make_level().pk,
+                "password_choice": "link",
+            },
+            follow=True,
+        )
         assert response.status_code == 200 and "the text could not be sent" in response.text
         assert Customer.objects.filter(user__username="dan").exists()
 
     def test_invalid_input_is_a_422_with_field_errors_and_writes_nothing(self, admin_client):
         taken = make_customer()
-        response = admin_client.post("/customers/new/", {
-            "username": taken.user.username, "name": "", "mobile": taken.mobile, "level": 999,
-            "password_choice": "set", "password": "123",
-        })
+        response = admin_client.post(
+            "/customers/new/",
+            {
+                "username": taken.user.username,
+                "name": "",
+                "mobile": taken.mobile,
+                "level": 999,
+                "password_choice": "set",
+                "password": "123",
+            },
+        )
         assert response.status_code == 422
         errors = response.context["form"].errors
         assert set(errors) == {"username", "name", "mobile", "level", "password"}
@@ -109,19 +156,33 @@ class TestCustomers:
 
     def test_a_password_set_now_needs_twelve_characters_as_the_form_says(self, admin_client):
         assert "at least 12 characters" in admin_client.get("/customers/new/").text
-        response = admin_client.post("/customers/new/", {
-            "username": "carol", "name": "Carol", "mobile": "+8613900000003", "level": make_level().pk,
-            "password_choice": "set", "password": "short pass1",
-        })
-        assert response.status_code == 422 and "at least 12 characters" in response.context["form"].errors["password"][0]
+        response = admin_client.post(
+            "/customers/new/",
+            {
+                "username": "carol",
+                "name": "Carol",
+                "mobile": "+8613900000003",
+                "level": make_level().pk,
+                "password_choice": "set",
+                "password": "short pass1",
+            },
+        )
+        assert (
+            response.status_code == 422 and "at least 12 characters" in response.context["form"].errors["password"][0]
+        )
 
     def test_edit_and_deactivate_ends_the_customers_sessions(self, admin_client):
         customer = make_customer()
         Client().force_login(customer.user)
         new_level = make_level(80)
-        response = admin_client.post(f"/customers/{customer.pk}/edit/", {
-            "name": "Renamed", "mobile": customer.mobile, "level": new_level.pk,  # active unticked
-        })
+        response = admin_client.post(
+            f"/customers/{customer.pk}/edit/",
+            {
+                "name": "Renamed",
+                "mobile": customer.mobile,
+                "level": new_level.pk,  # active unticked
+            },
+        )
         assert response.status_code == 302
         customer.refresh_from_db()
         customer.user.refresh_from_db()
@@ -130,9 +191,16 @@ class TestCustomers:
 
     def test_posted_balance_is_ignored_on_edit(self, admin_client):
         customer = make_customer("5")
-        admin_client.post(f"/customers/{customer.pk}/edit/", {
-            "name": "X", "mobile": customer.mobile, "level": customer.level_id, "active": "on", "balance": "1000000",
-        })
+        admin_client.post(
+            f"/customers/{customer.pk}/edit/",
+            {
+                "name": "X",
+                "mobile": customer.mobile,
+                "level": customer.level_id,
+                "active": "on",
+                "balance": "1000000",
+            },
+        )
         customer.refresh_from_db()
         assert customer.balance == Decimal("5.00")
 
@@ -165,7 +233,8 @@ class TestBalance:
         customer = make_customer("10")
         key = form_key(self.dialog(admin_client, customer).text)
         response = admin_client.post(
-            f"/customers/{customer.pk}/balance/", {"kind": "top_up", "amount": "2.50", "memo": "gift", "idempotency_key": key},
+            f"/customers/{customer.pk}/balance/",
+            {"kind": "top_up", "amount": "2.50", "memo": "gift", "idempotency_key": key},
             headers={"HX-Request": "true"},
         )
         assert response.status_code == 200
@@ -178,7 +247,12 @@ class TestBalance:
         customer = make_customer("10")
         data = {"kind": "deduct", "amount": "3", "memo": "", "idempotency_key": "same-key"}
         for _ in range(2):
-            assert admin_client.post(f"/customers/{customer.pk}/balance/", data, headers={"HX-Request": "true"}).status_code == 200
+            assert (
+                admin_client.post(
+                    f"/customers/{customer.pk}/balance/", data, headers={"HX-Request": "true"}
+                ).status_code
+                == 200
+            )
         customer.refresh_from_db()
         assert customer.balance == Decimal("7.00")
         assert LedgerEntry.objects.filter(customer=customer, kind=LedgerKind.DEDUCT).count() == 1
@@ -187,7 +261,9 @@ class TestBalance:
         customer = make_customer("10")
         url = f"/customers/{customer.pk}/balance/"
         admin_client.post(url, {"kind": "deduct", "amount": "3", "idempotency_key": "k1"})
-        response = admin_client.post(url, {"kind": "deduct", "amount": "4", "idempotency_key": "k1"}, headers={"HX-Request": "true"})
+        response = admin_client.post(
+            url, {"kind": "deduct", "amount": "4", "idempotency_key": "k1"}, headers={"HX-Request": "true"}
+        )
         assert response.status_code == 409 and "already submitted with different details" in response.text
         customer.refresh_from_db()
         assert customer.balance == Decimal("7.00")
@@ -196,7 +272,8 @@ class TestBalance:
         customer = make_customer("10")
         before = LedgerEntry.objects.count()
         response = admin_client.post(
-            f"/customers/{customer.pk}/balance/", {"kind": "deduct", "amount": "10.01", "idempotency_key": "k"},
+            f"/customers/{customer.pk}/balance/",
+            {"kind": "deduct", "amount": "10.01", "idempotency_key": "k"},
             headers={"HX-Request": "true"},
         )
         assert response.status_code == 422 and "Insufficient balance" in response.text
@@ -207,13 +284,17 @@ class TestBalance:
     @pytest.mark.parametrize("amount", ["0", "-1", "1.005", "abc", "", "99999999999"])
     def test_bad_amounts_are_422(self, admin_client, amount):
         customer = make_customer("10")
-        response = admin_client.post(f"/customers/{customer.pk}/balance/", {"kind": "top_up", "amount": amount, "idempotency_key": "k"})
+        response = admin_client.post(
+            f"/customers/{customer.pk}/balance/", {"kind": "top_up", "amount": amount, "idempotency_key": "k"}
+        )
         assert response.status_code == 422 and "amount" in response.context["form"].errors
         assert LedgerEntry.objects.filter(customer=customer).count() == 1
 
     def test_without_javascript_it_redirects_to_the_customer(self, admin_client):
         customer = make_customer()
-        response = admin_client.post(f"/customers/{customer.pk}/balance/", {"kind": "top_up", "amount": "1", "idempotency_key": "k"})
+        response = admin_client.post(
+            f"/customers/{customer.pk}/balance/", {"kind": "top_up", "amount": "1", "idempotency_key": "k"}
+        )
         assert response.status_code == 302 and response["Location"] == f"/customers/{customer.pk}/"
         assert "<html" in admin_client.get(f"/customers/{customer.pk}/balance/").text
 
@@ -237,8 +318,16 @@ class TestLevels:
 
 
 def tier_data(*tiers, action=None, **fields):
-    data = {"name": "Widgets", "description": "", "active": "on", "tiers-TOTAL_FORMS": str(len(tiers)),
-            "tiers-INITIAL_FORMS": "0", "tiers-MIN_NUM_FORMS": "1", "tiers-MAX_NUM_FORMS": "20", **fields}
+    data = {
+        "name": "Widgets",
+        "description": "",
+        "active": "on",
+        "tiers-TOTAL_FORMS": str(len(tiers)),
+        "tiers-INITIAL_FORMS": "0",
+        "tiers-MIN_NUM_FORMS": "1",
+        "tiers-MAX_NUM_FORMS": "20",
+        **fields,
+    }
     for n, (minimum, price) in enumerate(tiers):
         data[f"tiers-{n}-min_quantity"], data[f"tiers-{n}-unit_price"] = minimum, price
     if action:
@@ -251,10 +340,15 @@ class TestProducts:
         response = admin_client.post("/products/new/", tier_data(("1", "2.00"), ("100", "1.50")))
         assert response.status_code == 302
         product = Product.objects.get(name="Widgets")
-        assert list(product.tiers.values_list("min_quantity", "unit_price")) == [(1, Decimal("2.00")), (100, Decimal("1.50"))]
+        assert list(product.tiers.values_list("min_quantity", "unit_price")) == [
+            (1, Decimal("2.00")),
+            (100, Decimal("1.50")),
+        ]
 
     def test_adding_and_removing_tier_rows_saves_nothing(self, admin_client):
-        added = admin_client.post("/products/new/", tier_data(("1", "2.00"), action="add"), headers={"HX-Request": "true"})
+        added = admin_client.post(
+            "/products/new/", tier_data(("1", "2.00"), action="add"), headers={"HX-Request": "true"}
+        )
         assert added.status_code == 200 and added.text.count('class="tier-row"') == 2
         assert added.text.lstrip().startswith('<form id="product-form"')
         removed = admin_client.post("/products/new/", tier_data(("1", "2.00"), ("5", "1.00"), action="remove-0"))

@@ -45,9 +45,7 @@ MAX_THREADS = 25
 TIMEOUT_SECONDS = 60
 
 
-def run_concurrently(
-    call: Callable, args_list: Sequence[tuple], *, expected: tuple[type[Exception], ...] = ()
-) -> list:
+def run_concurrently(call: Callable, args_list: Sequence[tuple], *, expected: tuple[type[Exception], ...] = ()) -> list:
     """Runs call(*args) for every args at once and returns the outcomes in the same order.
 
     An outcome is what the call returned, or the exception it raised if that is one
@@ -210,9 +208,7 @@ def test_one_top_up_key_with_other_amounts_credits_once():
     amounts = [(Decimal(1 + n % 5),) for n in range(10)]
 
     outcomes = run_concurrently(
-        lambda amount: services.balance_top_up(
-            customer=customer, amount=amount, idempotency_key="reused", actor=None
-        ),
+        lambda amount: services.balance_top_up(customer=customer, amount=amount, idempotency_key="reused", actor=None),
         amounts,
         expected=(IdempotencyConflict,),
     )
@@ -353,7 +349,11 @@ def test_a_cancel_racing_a_claim_100_times_never_both():
     for _ in range(100):
         # One pending order at a time, so the agent's claim can only take this one.
         order = place(customer, product)
-        run_concurrently(lambda action: action(order), [(cancel,), (claim_and_complete,)], expected=(IllegalTransition,))
+        run_concurrently(
+            lambda action: action(order),  # noqa: B023 (run before the loop moves on)
+            [(cancel,), (claim_and_complete,)],
+            expected=(IllegalTransition,),
+        )
 
     for order in Order.objects.all():
         refunds = order.ledger_entries.filter(kind=LedgerKind.REFUND).count()
@@ -366,8 +366,13 @@ def test_a_cancel_racing_a_claim_100_times_never_both():
 
 def _card_order(customer, product) -> Order:
     return services.order_place(
-        customer=customer, product=product, quantity=1, target="t", idempotency_key=key(),
-        method="card", callback_url="http://testserver/payments/callback/sandbox/",
+        customer=customer,
+        product=product,
+        quantity=1,
+        target="t",
+        idempotency_key=key(),
+        method="card",
+        callback_url="http://testserver/payments/callback/sandbox/",
     )
 
 
@@ -411,8 +416,17 @@ def test_a_callback_racing_the_expiry_sweep_pays_or_cancels_never_both():
         Payment.objects.filter(pk=payment.pk).update(created_at=timezone.now() - timedelta(minutes=31))
         run_concurrently(
             lambda action: action(),
-            [(lambda: services.payment_settle(token=payment.provider_token, paid=True, amount=payment.amount, source="callback"),),
-             (lambda: services.payment_expire_unpaid(older_than_minutes=30),)],
+            [
+                (
+                    lambda: services.payment_settle(
+                        token=payment.provider_token,  # noqa: B023 (run before the loop moves on)
+                        paid=True,
+                        amount=payment.amount,  # noqa: B023
+                        source="callback",
+                    ),
+                ),
+                (lambda: services.payment_expire_unpaid(older_than_minutes=30),),
+            ],
         )
     for order in Order.objects.all():
         charge = order.payments.get(kind=PaymentKind.CHARGE)

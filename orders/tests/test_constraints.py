@@ -86,9 +86,11 @@ def payment_row(order: Order, **fields) -> Payment:
 
 
 def ledger_snapshot(entry: LedgerEntry) -> tuple:
-    return LedgerEntry.objects.filter(pk=entry.pk).values_list(
-        "entry_no", "kind", "amount", "balance_after", "memo", "idempotency_key"
-    ).get()
+    return (
+        LedgerEntry.objects.filter(pk=entry.pk)
+        .values_list("entry_no", "kind", "amount", "balance_after", "memo", "idempotency_key")
+        .get()
+    )
 
 
 @pytest.fixture
@@ -181,9 +183,11 @@ class TestOrder:
     def test_running_needs_both_a_worker_and_a_lease(self, order, lease):
         with refused("order_running_has_lease"):
             Order.objects.filter(pk=order.pk).update(status=OrderStatus.RUNNING, **lease)
-        assert Order.objects.filter(pk=order.pk).values_list(
-            "status", "claimed_by", "lease_expires_at"
-        ).get() == (OrderStatus.PENDING, "", None)
+        assert Order.objects.filter(pk=order.pk).values_list("status", "claimed_by", "lease_expires_at").get() == (
+            OrderStatus.PENDING,
+            "",
+            None,
+        )
 
     def test_same_idempotency_key_twice_for_one_customer_is_refused(self, customer, order):
         other = place(customer, order.product)

@@ -24,18 +24,35 @@ CALLBACK = "/payments/callback/sandbox/"
 def gateway_order(method=PaymentMethod.CARD, balance="0"):
     customer = make_customer(balance)
     return services.order_place(
-        customer=customer, product=make_product(tiers=((1, "12.50"),)), quantity=2, target="https://example.com",
-        idempotency_key=key(), method=method, callback_url="http://testserver" + CALLBACK,
+        customer=customer,
+        product=make_product(tiers=((1, "12.50"),)),
+        quantity=2,
+        target="https://example.com",
+        idempotency_key=key(),
+        method=method,
+        callback_url="http://testserver" + CALLBACK,
         return_url="http://testserver/orders/ORDER_NO/",
     )
 
 
-def callback(client: Client, token: str, status: str = "paid", amount: str = "25.00", *, secret="sandbox-development-secret",
-             timestamp: int | None = None, signature: str | None = None):
+def callback(
+    client: Client,
+    token: str,
+    status: str = "paid",
+    amount: str = "25.00",
+    *,
+    secret="sandbox-development-secret",
+    timestamp: int | None = None,
+    signature: str | None = None,
+):
     body = json.dumps({"token": token, "status": status, "amount": amount}).encode()
     stamp = str(int(time.time()) if timestamp is None else timestamp)
-    return client.post(CALLBACK, body, content_type="application/json",
-                       headers={"X-Timestamp": stamp, "X-Signature": signature or sign(secret, stamp, body)})
+    return client.post(
+        CALLBACK,
+        body,
+        content_type="application/json",
+        headers={"X-Timestamp": stamp, "X-Signature": signature or sign(secret, stamp, body)},
+    )
 
 
 def charge_of(order: Order) -> Payment:
@@ -48,9 +65,16 @@ class TestPlacing:
         order = gateway_order()
         charge = charge_of(order)
         assert order.status == OrderStatus.AWAITING_PAYMENT and order.customer.balance == 0
-        assert (charge.method, charge.status, charge.amount) == (PaymentMethod.CARD, PaymentStatus.PENDING, Decimal("25.00"))
+        assert (charge.method, charge.status, charge.amount) == (
+            PaymentMethod.CARD,
+            PaymentStatus.PENDING,
+            Decimal("25.00"),
+        )
         assert charge.provider_token.startswith("sbx_") and charge.pay_url == f"/sandbox/card/{charge.provider_token}/"
-        assert SandboxCharge.objects.get(token=charge.provider_token).return_url == f"http://testserver/orders/{order.order_no}/"
+        assert (
+            SandboxCharge.objects.get(token=charge.provider_token).return_url
+            == f"http://testserver/orders/{order.order_no}/"
+        )
         assert_invariants()
 
     def test_an_atm_order_gets_an_account_number(self):
@@ -62,12 +86,18 @@ class TestPlacing:
         product = make_product(tiers=((1, "3.00"),))
         client = Client()
         client.force_login(customer.user)
-        response = client.post("/orders/new/", {"product": product.pk, "quantity": 1, "target": "t", "idempotency_key": "k", "method": "card"})
+        response = client.post(
+            "/orders/new/",
+            {"product": product.pk, "quantity": 1, "target": "t", "idempotency_key": "k", "method": "card"},
+        )
         order = Order.objects.get(customer=customer)
         assert response["Location"] == f"/sandbox/card/{charge_of(order).provider_token}/"
         page = client.get(response["Location"])
         assert "Sandbox" in page.text and "CNY 3.00" in page.text
-        atm = client.post("/orders/new/", {"product": product.pk, "quantity": 1, "target": "t", "idempotency_key": "k2", "method": "atm"})
+        atm = client.post(
+            "/orders/new/",
+            {"product": product.pk, "quantity": 1, "target": "t", "idempotency_key": "k2", "method": "atm"},
+        )
         atm_order = Order.objects.exclude(pk=order.pk).get()
         assert atm["Location"] == f"/orders/{atm_order.order_no}/"
         assert "Transfer" in client.get(atm["Location"]).text

@@ -58,16 +58,24 @@ def test_i1_balance_that_disagrees_with_the_ledger(order):
 
 def test_i1_broken_balance_after_chain(order):
     entry = LedgerEntry.objects.create(
-        entry_no="BROKENCHAIN001", customer=order.customer, kind=LedgerKind.TOP_UP,
-        amount=Decimal("5.00"), balance_after=Decimal("500.00"), idempotency_key="broken",
+        entry_no="BROKENCHAIN001",
+        customer=order.customer,
+        kind=LedgerKind.TOP_UP,
+        amount=Decimal("5.00"),
+        balance_after=Decimal("500.00"),
+        idempotency_key="broken",
     )
     assert entry.entry_no in offenders(check_ledger_chain())
 
 
 def test_i3_refund_of_an_open_order(order):
     Payment.objects.create(
-        payment_no="REFUNDOPEN0001", order=order, method=PaymentMethod.BALANCE,
-        kind=PaymentKind.REFUND, status=PaymentStatus.SUCCEEDED, amount=order.amount,
+        payment_no="REFUNDOPEN0001",
+        order=order,
+        method=PaymentMethod.BALANCE,
+        kind=PaymentKind.REFUND,
+        status=PaymentStatus.SUCCEEDED,
+        amount=order.amount,
     )
     found = offenders(check_charges_and_refunds())
     assert f"order {order.order_no} is pending but was refunded" in found
@@ -77,9 +85,7 @@ def test_i3_refund_of_an_open_order(order):
 def test_i3_refund_that_differs_from_the_charge(order):
     services.order_cancel(order=order, actor=None)
     Payment.objects.filter(order=order, kind=PaymentKind.REFUND).update(amount=Decimal("1.00"))
-    assert f"order {order.order_no} refund 1.00 differs from its charge 20.00" in offenders(
-        check_charges_and_refunds()
-    )
+    assert f"order {order.order_no} refund 1.00 differs from its charge 20.00" in offenders(check_charges_and_refunds())
 
 
 def test_i3_cancelled_charged_order_without_refund(order):
@@ -115,9 +121,7 @@ def test_i5_status_changed_without_an_event(order):
     Order.objects.filter(pk=order.pk).update(
         status=OrderStatus.COMPLETED, finished_at=timezone.now() + timedelta(seconds=1)
     )
-    assert f"order {order.order_no} is completed but its timeline ends at pending" in offenders(
-        check_final_orders()
-    )
+    assert f"order {order.order_no} is completed but its timeline ends at pending" in offenders(check_final_orders())
 
 
 def test_i6_amount_that_is_not_the_quote(order):

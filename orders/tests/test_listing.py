@@ -70,7 +70,10 @@ class TestFiltersAndExport:
 
     def test_payments_filter_by_method_status_and_amount(self, admin_client):
         customer = make_customer("100")
-        cheap, dear = place(customer, make_product(tiers=((1, "2.00"),))), place(customer, make_product(tiers=((1, "30.00"),)))
+        cheap, dear = (
+            place(customer, make_product(tiers=((1, "2.00"),))),
+            place(customer, make_product(tiers=((1, "30.00"),))),
+        )
         rows = shown(admin_client.get("/payments/", {"method": "balance", "status": "succeeded", "amount_min": "10"}))
         assert [p.order_id for p in rows] == [dear.pk]
         assert cheap.pk != dear.pk
@@ -98,7 +101,9 @@ class TestRegions:
         fragment = admin_client.get("/transactions/", {"kind": "top_up"}, headers={"HX-Request": "true"})
         assert fragment.text.lstrip().startswith('<div id="ledger-table"') and "<html" not in fragment.text
         assert "HX-Request" in fragment["Vary"]
-        restore = admin_client.get("/transactions/", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+        restore = admin_client.get(
+            "/transactions/", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}
+        )
         assert "<html" in restore.text
 
     def test_sort_and_page_links_keep_the_filters_and_work_without_javascript(self, admin_client):
@@ -128,7 +133,9 @@ class TestCappedCount:
         paginator = response.context["table"].paginator
         assert paginator.count == 3 and paginator.more
         assert "of 3+" in response.text and "narrow the filters" in response.text
-        assert len(csv_rows(admin_client.get("/transactions/", {"export": "csv"}))) - 1 == 5  # the export is never capped
+        assert (
+            len(csv_rows(admin_client.get("/transactions/", {"export": "csv"}))) - 1 == 5
+        )  # the export is never capped
 
 
 @pytest.mark.parametrize("url", ["/customers/", "/transactions/", "/payments/", "/levels/", "/products/"])
@@ -152,7 +159,7 @@ def test_a_page_costs_the_same_queries_whatever_its_size(admin_client, django_as
 def test_exported_values_are_plain(admin_client):
     customer = make_customer("12.50")
     product = make_product(tiers=((1, "2.00"), (10, "1.50")))
-    (header, row), = [csv_rows(admin_client.get("/customers/", {"export": "csv"}))]
+    ((header, row),) = [csv_rows(admin_client.get("/customers/", {"export": "csv"}))]
     assert header == ["Username", "Name", "Mobile", "Level", "Balance", "Status"]
     # A mobile starts with "+": text, so it is written behind a quote like any text a spreadsheet would run.
     assert row == [customer.user.username, customer.name, f"'{customer.mobile}", customer.level.name, "12.50", "active"]
@@ -172,7 +179,9 @@ def test_formula_text_is_neutralised_and_numbers_stay_numbers(admin_client):
     Customer.objects.filter(pk=customer.pk).update(name="=1+1")
     for memo in FORMULAS:
         services.balance_top_up(customer=customer, amount=Decimal("1.00"), memo=memo, idempotency_key=key(), actor=None)
-    services.balance_deduct(customer=customer, amount=Decimal("12.50"), memo="-12.50", idempotency_key=key(), actor=None)
+    services.balance_deduct(
+        customer=customer, amount=Decimal("12.50"), memo="-12.50", idempotency_key=key(), actor=None
+    )
     ledger = csv_rows(admin_client.get("/transactions/", {"sort": "created_at", "export": "csv"}))
     assert [row[7] for row in ledger[1:]] == ["", *("'" + memo for memo in FORMULAS), "'-12.50"]
     assert {row[2] for row in ledger[1:]} == {"'=1+1"}
@@ -213,7 +222,10 @@ def file_database(transactional_db, tmp_path):
 # A writer waits this long for a lock before giving up: short, so that a held lock fails
 # the test in seconds rather than after the settings' 20 s.
 LOCK_WAIT_SECONDS = 2
-LOCK_WAIT = {"sqlite": f"PRAGMA busy_timeout = {LOCK_WAIT_SECONDS * 1000}", "postgresql": f"SET lock_timeout = '{LOCK_WAIT_SECONDS}s'"}
+LOCK_WAIT = {
+    "sqlite": f"PRAGMA busy_timeout = {LOCK_WAIT_SECONDS * 1000}",
+    "postgresql": f"SET lock_timeout = '{LOCK_WAIT_SECONDS}s'",
+}
 
 
 def top_up_from_another_connection(customer) -> object:
@@ -225,7 +237,9 @@ def top_up_from_another_connection(customer) -> object:
         try:
             with connection.cursor() as cursor:
                 cursor.execute(LOCK_WAIT[connection.vendor])
-            outcome.append(services.balance_top_up(customer=customer, amount=Decimal("5.00"), idempotency_key=key(), actor=None))
+            outcome.append(
+                services.balance_top_up(customer=customer, amount=Decimal("5.00"), idempotency_key=key(), actor=None)
+            )
         except OperationalError as error:
             outcome.append(error)
         finally:

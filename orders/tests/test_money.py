@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 from django.template import Context, Template
 
-from orders.money import money, order_amount
+from orders.money import order_amount, round_money
 
 
 @pytest.mark.parametrize(
@@ -11,12 +11,12 @@ from orders.money import money, order_amount
     [("0.005", "0.01"), ("0.004", "0.00"), ("2.675", "2.68"), ("-2.675", "-2.68"), (7, "7.00")],
 )
 def test_money_rounds_half_up(value, expected):
-    assert money(Decimal(value) if isinstance(value, str) else value) == Decimal(expected)
+    assert round_money(Decimal(value) if isinstance(value, str) else value) == Decimal(expected)
 
 
 def test_money_refuses_floats():
     with pytest.raises(TypeError):
-        money(0.1)
+        round_money(0.1)
 
 
 def test_order_amount_rounds_once_at_the_end():

@@ -204,9 +204,7 @@ class MoneyMachine(RuleBasedStateMachine):
         self.products = [make_product(tiers=tiers) for tiers in PRODUCT_TIERS]
         # The first customer starts empty, so their orders are refused until a top-up.
         self.balances = [Decimal("0"), *funded]
-        self.customers = [
-            make_customer(balance, level=level) for balance, level in zip(self.balances, self.levels)
-        ]
+        self.customers = [make_customer(balance, level=level) for balance, level in zip(self.balances, self.levels)]
         self.customer_levels = list(range(CUSTOMER_COUNT))
         self.ledger_rows = len(funded)
         # Swarm testing switches random rules off in each example; orders (some of them
@@ -465,17 +463,14 @@ class MoneyMachine(RuleBasedStateMachine):
     @invariant()
     def database_matches_model(self) -> None:
         customer_rows = {
-            pk: (balance, level)
-            for pk, balance, level in Customer.objects.values_list("pk", "balance", "level")
+            pk: (balance, level) for pk, balance, level in Customer.objects.values_list("pk", "balance", "level")
         }
         assert [customer_rows[customer.pk] for customer in self.customers] == [
             (balance, self.levels[level].pk) for balance, level in zip(self.balances, self.customer_levels)
         ]
         order_rows = {
             pk: (status, claimed_by, attempts)
-            for pk, status, claimed_by, attempts in Order.objects.values_list(
-                "pk", "status", "claimed_by", "attempts"
-            )
+            for pk, status, claimed_by, attempts in Order.objects.values_list("pk", "status", "claimed_by", "attempts")
         }
         assert order_rows == {pk: (o.status, o.worker, o.attempts) for pk, o in self.expected.items()}
         assert (LedgerEntry.objects.count(), Payment.objects.count(), OrderEvent.objects.count()) == (

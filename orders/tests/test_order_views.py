@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from orders import services
 from orders.models import LedgerEntry, Order, OrderStatus, Payment
-from orders.money import money
+from orders.money import round_money
 from orders.tests.conftest import assert_invariants
 from orders.tests.factories import make_admin, make_customer, make_level, make_product, place
 
@@ -46,7 +46,10 @@ class TestScoping:
 
     def test_cancelling_another_customers_order_is_404_and_changes_nothing(self, me, theirs):
         assert me.post(f"/orders/{theirs.order_no}/cancel/").status_code == 404
-        assert me.post(f"/orders/{theirs.order_no}/cancel/", {"row": "1"}, headers={"HX-Request": "true"}).status_code == 404
+        assert (
+            me.post(f"/orders/{theirs.order_no}/cancel/", {"row": "1"}, headers={"HX-Request": "true"}).status_code
+            == 404
+        )
         theirs.refresh_from_db()
         assert theirs.status == OrderStatus.PENDING
 
@@ -102,16 +105,23 @@ def history():
             services.order_complete(order=order, worker_id="w1")
         elif n % 3 == 1:
             services.order_fail(order=order, worker_id="w1", error="boom")
-    return {"orders": list(Order.objects.select_related("customer__user", "customer__level", "product")),
-            "levels": (gold, plain), "products": products, "customers": customers}
+    return {
+        "orders": list(Order.objects.select_related("customer__user", "customer__level", "product")),
+        "levels": (gold, plain),
+        "products": products,
+        "customers": customers,
+    }
 
 
 def day(days_ago: int) -> str:
     return (timezone.localdate() - timedelta(days=days_ago)).isoformat()
 
 
-def independent(orders, *, status=None, product=None, level=None, after=None, before=None, amount_min=None, amount_max=None, q=None):
+def independent(
+    orders, *, status=None, product=None, level=None, after=None, before=None, amount_min=None, amount_max=None, q=None
+):
     """The same filter, computed in Python from the rows themselves."""
+
     def keep(order):
         created = timezone.localtime(order.created_at).date().isoformat()
         return (
@@ -122,10 +132,15 @@ def independent(orders, *, status=None, product=None, level=None, after=None, be
             and (before is None or created <= before)
             and (amount_min is None or order.amount >= Decimal(amount_min))
             and (amount_max is None or order.amount <= Decimal(amount_max))
-            and (q is None or (q.upper() in order.order_no if len(q) >= 3 else q.upper() == order.order_no)
-                 or q in order.customer.mobile
-                 or q.lower() in order.customer.name.lower() or q.lower() in order.customer.user.username.lower())
+            and (
+                q is None
+                or (q.upper() in order.order_no if len(q) >= 3 else q.upper() == order.order_no)
+                or q in order.customer.mobile
+                or q.lower() in order.customer.name.lower()
+                or q.lower() in order.customer.user.username.lower()
+            )
         )
+
     return sorted(o.pk for o in orders if keep(o))
 
 
@@ -140,7 +155,9 @@ class TestOrderCenterFilters:
         got = sorted(o.pk for o in shown(response))
         expected = independent(history["orders"], **expected_filter)
         assert got == expected, query
-        csv = b"".join(admin.get("/orders/", {**query, "export": "csv"}).streaming_content).decode().strip().splitlines()
+        csv = (
+            b"".join(admin.get("/orders/", {**query, "export": "csv"}).streaming_content).decode().strip().splitlines()
+        )
         assert len(csv) - 1 == len(expected)
         return expected
 
@@ -163,14 +180,31 @@ class TestOrderCenterFilters:
     def test_combinations(self, admin, history):
         gold, plain = history["levels"]
         for product, level, statuses, (after, before), (low, high) in itertools.product(
-            history["products"][:2], (gold, plain), (["pending"], ["cancelled", "completed"]),
-            ((day(15), day(3)), (day(0), day(0))), (("0.5", "40"), ("10", "10000")),
+            history["products"][:2],
+            (gold, plain),
+            (["pending"], ["cancelled", "completed"]),
+            ((day(15), day(3)), (day(0), day(0))),
+            (("0.5", "40"), ("10", "10000")),
         ):
             self.check(
-                admin, history,
-                {"product": product.pk, "level": level.pk, "status": statuses, "created_after": after,
-                 "created_before": before, "amount_min": low, "amount_max": high},
-                product=product, level=level, status=set(statuses), after=after, before=before, amount_min=low, amount_max=high,
+                admin,
+                history,
+                {
+                    "product": product.pk,
+                    "level": level.pk,
+                    "status": statuses,
+                    "created_after": after,
+                    "created_before": before,
+                    "amount_min": low,
+                    "amount_max": high,
+                },
+                product=product,
+                level=level,
+                status=set(statuses),
+                after=after,
+                before=before,
+                amount_min=low,
+                amount_max=high,
             )
 
     def test_sorting_by_amount(self, admin, history):
@@ -183,7 +217,9 @@ class TestOrderCenterFilters:
         htmx = admin.get("/orders/", {"q": order.order_no}, headers={"HX-Request": "true"})
         assert htmx["HX-Redirect"] == f"/orders/{order.order_no}/"
 
-    @pytest.mark.parametrize("query", [{"status": "bogus"}, {"product": "999999"}, {"created_after": "yesterday"}, {"amount_min": "x"}])
+    @pytest.mark.parametrize(
+        "query", [{"status": "bogus"}, {"product": "999999"}, {"created_after": "yesterday"}, {"amount_min": "x"}]
+    )
     def test_bad_filters_are_422(self, admin, history, query):
         response = admin.get("/orders/", query)
         assert response.status_code == 422 and shown(response) == []
@@ -201,9 +237,11 @@ class TestPlacing:
     @pytest.mark.parametrize("quantity", [1, 9, 10, 11, 99, 100, 37])
     def test_the_quote_is_tier_price_times_quantity_times_level(self, customer, product, quantity):
         client = signed_in(customer.user)
-        quote = client.get("/orders/quote/", {"product": product.pk, "quantity": quantity}, headers={"HX-Request": "true"})
+        quote = client.get(
+            "/orders/quote/", {"product": product.pk, "quantity": quantity}, headers={"HX-Request": "true"}
+        )
         price = Decimal("3.33") if quantity < 10 else Decimal("2.99") if quantity < 100 else Decimal("2.50")
-        expected = money(price * quantity * 90 / 100)
+        expected = round_money(price * quantity * 90 / 100)
         assert quote.status_code == 200 and quote.text.lstrip().startswith('<section id="quote"')
         assert f"To pay</dt><dd>CNY {expected:,}" in quote.text
         if expected <= 100:
@@ -221,7 +259,13 @@ class TestPlacing:
     def test_placing_charges_the_balance_and_opens_the_order(self, customer, product):
         client = signed_in(customer.user)
         key = re.search(r'name="idempotency_key" value="([^"]+)"', client.get("/orders/new/").text).group(1)
-        data = {"product": product.pk, "quantity": 10, "target": "https://example.com/x", "memo": "", "idempotency_key": key}
+        data = {
+            "product": product.pk,
+            "quantity": 10,
+            "target": "https://example.com/x",
+            "memo": "",
+            "idempotency_key": key,
+        }
         first, again = client.post("/orders/new/", data), client.post("/orders/new/", data)
         order = Order.objects.get(customer=customer)
         assert first["Location"] == again["Location"] == f"/orders/{order.order_no}/"
@@ -280,7 +324,9 @@ class TestCancelAndLiveStatus:
         page = client.get("/orders/").text
         assert f'hx-get="/orders/rows/?no={order.order_no}"' in page and 'hx-trigger="every 3s"' in page
         rows = client.get("/orders/rows/", {"no": order.order_no}).text
-        assert f'<template><tr id="order-{order.order_no}" hx-swap-oob="true">' in rows and 'hx-trigger="every 3s"' in rows
+        assert (
+            f'<template><tr id="order-{order.order_no}" hx-swap-oob="true">' in rows and 'hx-trigger="every 3s"' in rows
+        )
         (claimed,) = services.order_claim(worker_id="w", lease_seconds=60)
         services.order_complete(order=claimed, worker_id="w")
         rows = client.get("/orders/rows/", {"no": order.order_no}).text
@@ -303,9 +349,18 @@ class TestWhoActedAsCustomersSeeIt:
     STAFF = "ops-alice"
     AGENT = "vm-1234-prod-7f3a"
     # Across the order pages, the transactions page and its CSV.
-    SHOWN = ("Claimed by {agent} (attempt 1)", "Attempt 1 failed on {agent}: HTTP 503", "Failed on {agent}: HTTP 500",
-             "Completed by {agent}", "Released by {agent}: shutting down", "The lease of {agent} expired",
-             '<dd class="mono">{agent}</dd>', "by {staff}", ">{staff}</td>", ",{staff}\r\n")
+    SHOWN = (
+        "Claimed by {agent} (attempt 1)",
+        "Attempt 1 failed on {agent}: HTTP 503",
+        "Failed on {agent}: HTTP 500",
+        "Completed by {agent}",
+        "Released by {agent}: shutting down",
+        "The lease of {agent} expired",
+        '<dd class="mono">{agent}</dd>',
+        "by {staff}",
+        ">{staff}</td>",
+        ",{staff}\r\n",
+    )
 
     @pytest.fixture
     def customer(self):
@@ -346,7 +401,10 @@ class TestWhoActedAsCustomersSeeIt:
         for name, page in pages.items():
             assert self.STAFF not in page and "vm-1234" not in page, name
         everything = "".join(pages.values())
-        for shown in (*(text.format(agent="Fulfilment", staff="Support") for text in self.SHOWN), f"by {customer.user.username}"):
+        for shown in (
+            *(text.format(agent="Fulfilment", staff="Support") for text in self.SHOWN),
+            f"by {customer.user.username}",
+        ):
             assert shown in everything, shown
 
     def test_an_admin_sees_who_it_was(self, customer):

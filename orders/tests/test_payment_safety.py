@@ -14,7 +14,7 @@ import pytest
 from django.test import Client
 
 from dashboard import sms
-from orders.models import Order, OrderStatus, Payment, PaymentKind
+from orders.models import Order, Payment
 from orders.tests.factories import key, make_admin, make_customer, make_product
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,10 +41,18 @@ print(json.dumps({
 
 
 def run(args: list[str], **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE", "PAYMENT_", "PUBLIC_URL", "SMS_"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE", "PAYMENT_", "PUBLIC_URL", "SMS_"))
+    }
     return subprocess.run(
-        [sys.executable, *args], cwd=ROOT, env={**clean, "DJANGO_SETTINGS_MODULE": "dashboard.settings", **env},
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, *args],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "dashboard.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -97,7 +105,9 @@ class TestMethodsFollowTheGateway:
         return customer, client
 
     @pytest.mark.parametrize("method", ["card", "atm"])
-    def test_without_a_gateway_a_posted_gateway_method_is_refused_and_nothing_written(self, settings, customer_client, method):
+    def test_without_a_gateway_a_posted_gateway_method_is_refused_and_nothing_written(
+        self, settings, customer_client, method
+    ):
         settings.PAYMENT_GATEWAY = ""
         customer, client = customer_client
         response = order_post(client, make_product(tiers=((1, "1000.00"),)), method)
@@ -146,10 +156,15 @@ class TestPublicUrl:
         admin.force_login(make_admin())
         response = admin.post(
             "/customers/new/",
-            {"username": "newbie", "name": "New Bie", "mobile": "+8613700000001", "level": Level.objects.first().pk,
-             "password_choice": "link"},
+            {
+                "username": "newbie",
+                "name": "New Bie",
+                "mobile": "+8613700000001",
+                "level": Level.objects.first().pk,
+                "password_choice": "link",
+            },
             HTTP_HOST="localhost:6666",
         )
         assert response.status_code == 302
-        (mobile, message), = sms.outbox
+        ((mobile, message),) = sms.outbox
         assert "https://orders.example.com/account/set-password/" in message and "localhost" not in message

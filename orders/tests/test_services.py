@@ -58,9 +58,7 @@ class TestBalance:
 
     def test_deduct_debits(self, invariants):
         customer = make_customer("50")
-        entry = services.balance_deduct(
-            customer=customer, amount=Decimal("20"), idempotency_key=key(), actor=None
-        )
+        entry = services.balance_deduct(customer=customer, amount=Decimal("20"), idempotency_key=key(), actor=None)
         assert entry.amount == Decimal("-20.00") and entry.balance_after == Decimal("30.00")
         assert balance_of(customer) == Decimal("30.00")
 
@@ -73,9 +71,7 @@ class TestBalance:
         customer = make_customer("10")
         before = LedgerEntry.objects.count()
         with pytest.raises(InsufficientBalance):
-            services.balance_deduct(
-                customer=customer, amount=Decimal("10.01"), idempotency_key=key(), actor=None
-            )
+            services.balance_deduct(customer=customer, amount=Decimal("10.01"), idempotency_key=key(), actor=None)
         assert balance_of(customer) == Decimal("10")
         assert LedgerEntry.objects.count() == before
 

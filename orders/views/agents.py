@@ -14,6 +14,11 @@ from orders.tables import AgentTable
 def agent_list(request: HttpRequest) -> HttpResponse:
     filterset = AgentFilter(request.GET or None, queryset=Agent.objects.all())
     return render_list(
-        request, filterset=filterset, table_class=AgentTable, template="orders/agent_list.html",
-        region="agents-table", export_name="agents", context={"executor": executor_class()},
+        request,
+        filterset=filterset,
+        table_class=AgentTable,
+        template="orders/agent_list.html",
+        region="agents-table",
+        export_name="agents",
+        context={"executor": executor_class()},
     )

@@ -20,8 +20,12 @@ from orders.tables import LevelTable, ProductTable
 def level_list(request: HttpRequest) -> HttpResponse:
     filterset = LevelFilter(request.GET or None, queryset=selectors.levels_with_counts())
     return render_list(
-        request, filterset=filterset, table_class=LevelTable, template="orders/level_list.html",
-        region="levels-table", export_name="levels",
+        request,
+        filterset=filterset,
+        table_class=LevelTable,
+        template="orders/level_list.html",
+        region="levels-table",
+        export_name="levels",
     )
 
 
@@ -34,7 +38,9 @@ def level_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         saved = services.level_save(level=level, **form.cleaned_data)
         messages.success(request, f"Saved level {saved.name} ({saved.percent}%).")
         return redirect("level_list")
-    return render(request, "orders/level_form.html", {"form": form, "level": level}, status=422 if form.is_bound else 200)
+    return render(
+        request, "orders/level_form.html", {"form": form, "level": level}, status=422 if form.is_bound else 200
+    )
 
 
 @permission_required("orders.change_level")
@@ -55,8 +61,12 @@ def level_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def product_list(request: HttpRequest) -> HttpResponse:
     filterset = ProductFilter(request.GET or None, queryset=selectors.products_with_tiers())
     return render_list(
-        request, filterset=filterset, table_class=ProductTable, template="orders/product_list.html",
-        region="products-table", export_name="products",
+        request,
+        filterset=filterset,
+        table_class=ProductTable,
+        template="orders/product_list.html",
+        region="products-table",
+        export_name="products",
     )
 
 
@@ -77,7 +87,10 @@ def product_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             except OrderPlatformError as refused:
                 form.add_error(None, refused.message)
             else:
-                messages.success(request, f"Saved {saved.name} with {len(tiers.tiers())} price tier{'s' if len(tiers.tiers()) != 1 else ''}.")
+                messages.success(
+                    request,
+                    f"Saved {saved.name} with {len(tiers.tiers())} price tier{'s' if len(tiers.tiers()) != 1 else ''}.",
+                )
                 return redirect("product_list")
         status = 422
     template = "orders/product_form.html#product-form" if request.htmx and action else "orders/product_form.html"
@@ -89,7 +102,10 @@ def product_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 def product_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     product = get_object_or_404(Product, pk=pk)
     services.product_set_active(product=product, active=not product.active)
-    messages.success(request, f"{product.name} is {'active again' if product.active else 'deactivated: it can no longer be ordered'}.")
+    messages.success(
+        request,
+        f"{product.name} is {'active again' if product.active else 'deactivated: it can no longer be ordered'}.",
+    )
     return redirect_after_post(request, "product_list")
 
 

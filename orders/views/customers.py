@@ -26,27 +26,44 @@ from orders.templatetags.money import money
 def customer_list(request: HttpRequest) -> HttpResponse:
     filterset = CustomerFilter(request.GET or None, queryset=selectors.customers_for_admin())
     return render_list(
-        request, filterset=filterset, table_class=CustomerTable, template="orders/customer_list.html",
-        region="customers-table", export_name="customers",
+        request,
+        filterset=filterset,
+        table_class=CustomerTable,
+        template="orders/customer_list.html",
+        region="customers-table",
+        export_name="customers",
     )
 
 
 @permission_required("orders.view_customer")
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     customer = selectors.customer_get(pk)
-    entries = LedgerFilter(request.GET or None, queryset=selectors.ledger_visible_to(request.user).filter(customer=customer))
+    entries = LedgerFilter(
+        request.GET or None, queryset=selectors.ledger_visible_to(request.user).filter(customer=customer)
+    )
     return render_list(
-        request, filterset=entries, table_class=LedgerTable, template="orders/customer_detail.html",
-        region="ledger-table", export_name=f"transactions-{customer.user.username}",
-        context={"customer": customer, "recent_orders": selectors.customer_dashboard(customer, recent=10)["recent_orders"]},
+        request,
+        filterset=entries,
+        table_class=LedgerTable,
+        template="orders/customer_detail.html",
+        region="ledger-table",
+        export_name=f"transactions-{customer.user.username}",
+        context={
+            "customer": customer,
+            "recent_orders": selectors.customer_dashboard(customer, recent=10)["recent_orders"],
+        },
     )
 
 
 def _send_set_password_link(customer) -> None:
     link = public_url(
-        "password_set", urlsafe_base64_encode(force_bytes(customer.user.pk)), default_token_generator.make_token(customer.user)
+        "password_set",
+        urlsafe_base64_encode(force_bytes(customer.user.pk)),
+        default_token_generator.make_token(customer.user),
     )
-    sms.get_backend().send(customer.mobile, f"Welcome to Order Platform. Set your password (the link works once): {link}")
+    sms.get_backend().send(
+        customer.mobile, f"Welcome to Order Platform. Set your password (the link works once): {link}"
+    )
 
 
 @permission_required("orders.add_customer")
@@ -57,17 +74,28 @@ def customer_create(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         set_now = data["password_choice"] == form.SET_PASSWORD
         customer = services.customer_create(
-            username=data["username"], password=data["password"] if set_now else None, name=data["name"],
-            mobile=data["mobile"], level=data["level"], created_by=request.user,
+            username=data["username"],
+            password=data["password"] if set_now else None,
+            name=data["name"],
+            mobile=data["mobile"],
+            level=data["level"],
+            created_by=request.user,
         )
         if set_now:
             messages.success(request, f"Customer {customer.user.username} created. Give them their password.")
         else:
             try:
                 _send_set_password_link(customer)
-                messages.success(request, f"Customer {customer.user.username} created; a set-password link was texted to {customer.mobile}.")
+                messages.success(
+                    request,
+                    f"Customer {customer.user.username} created; a set-password link was texted to {customer.mobile}.",
+                )
             except OSError:
-                messages.warning(request, f"Customer {customer.user.username} created, but the text could not be sent. Set a password for them with Edit, or try again later.")
+                messages.warning(
+                    request,
+                    f"Customer {customer.user.username} created, but the text could not be sent. "
+                    "Set a password for them with Edit, or try again later.",
+                )
         return redirect("customer_detail", customer.pk)
     return render(request, "orders/customer_form.html", {"form": form}, status=422 if form.is_bound else 200)
 
@@ -76,7 +104,12 @@ def customer_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     customer = selectors.customer_get(pk)
-    initial = {"name": customer.name, "mobile": customer.mobile, "level": customer.level, "active": customer.user.is_active}
+    initial = {
+        "name": customer.name,
+        "mobile": customer.mobile,
+        "level": customer.level,
+        "active": customer.user.is_active,
+    }
     form = CustomerEditForm(request.POST or None, initial=initial, customer=customer)
     if request.method == "POST" and form.is_valid():
         try:
@@ -106,7 +139,13 @@ def customer_balance(request: HttpRequest, pk: int) -> HttpResponse:
         data = form.cleaned_data
         change = services.balance_top_up if data["kind"] == LedgerKind.TOP_UP else services.balance_deduct
         try:
-            entry = change(customer=customer, amount=data["amount"], memo=data["memo"], idempotency_key=data["idempotency_key"], actor=request.user)
+            entry = change(
+                customer=customer,
+                amount=data["amount"],
+                memo=data["memo"],
+                idempotency_key=data["idempotency_key"],
+                actor=request.user,
+            )
         except OrderPlatformError as refused:
             form.add_error("amount" if isinstance(refused, InsufficientBalance) else None, refused.message)
             status = 409 if isinstance(refused, IdempotencyConflict) else 422
@@ -118,7 +157,9 @@ def customer_balance(request: HttpRequest, pk: int) -> HttpResponse:
 def _balance_changed(request: HttpRequest, customer, entry) -> HttpResponse:
     verb = "Topped up" if entry.kind == LedgerKind.TOP_UP else "Deducted"
     customer.refresh_from_db(fields=["balance"])
-    messages.success(request, f"{verb} {money(abs(entry.amount))} for {customer.name}; the balance is now {money(customer.balance)}.")
+    messages.success(
+        request, f"{verb} {money(abs(entry.amount))} for {customer.name}; the balance is now {money(customer.balance)}."
+    )
     if not request.htmx:
         return redirect("customer_detail", customer.pk)
     response = render(request, "orders/balance_form.html#balance-changed", {"customer": customer})

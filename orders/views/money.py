@@ -13,8 +13,12 @@ from orders.tables import LedgerTable, PaymentTable
 def ledger_list(request: HttpRequest) -> HttpResponse:
     filterset = LedgerFilter(request.GET or None, queryset=selectors.ledger_visible_to(request.user))
     return render_list(
-        request, filterset=filterset, table_class=LedgerTable, template="orders/ledger_list.html",
-        region="ledger-table", export_name="transactions",
+        request,
+        filterset=filterset,
+        table_class=LedgerTable,
+        template="orders/ledger_list.html",
+        region="ledger-table",
+        export_name="transactions",
     )
 
 
@@ -22,6 +26,10 @@ def ledger_list(request: HttpRequest) -> HttpResponse:
 def payment_list(request: HttpRequest) -> HttpResponse:
     filterset = PaymentFilter(request.GET or None, queryset=selectors.payments_visible_to(request.user))
     return render_list(
-        request, filterset=filterset, table_class=PaymentTable, template="orders/payment_list.html",
-        region="payments-table", export_name="payments",
+        request,
+        filterset=filterset,
+        table_class=PaymentTable,
+        template="orders/payment_list.html",
+        region="payments-table",
+        export_name="payments",
     )

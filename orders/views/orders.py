@@ -14,13 +14,12 @@ from django_tables2 import RequestConfig
 
 from dashboard.links import public_url
 from dashboard.permissions import permission_required
-from orders import selectors, services
+from orders import gateways, selectors, services
 from orders.errors import IdempotencyConflict, InsufficientBalance, OrderPlatformError
 from orders.executors import executor_class
 from orders.filters import OrderFilter, reference
 from orders.forms import OrderForm, QuoteForm, new_idempotency_key
 from orders.listing import render_list
-from orders import gateways
 from orders.models import OrderStatus, PaymentMethod, PaymentStatus
 from orders.tables import OrderTable
 from orders.templatetags.money import money
@@ -39,8 +38,12 @@ def order_list(request: HttpRequest) -> HttpResponse:
     admin = selectors.sees_everything(request.user)
     filterset = OrderFilter(request.GET or None, queryset=visible, for_customer=not admin)
     return render_list(
-        request, filterset=filterset, table_class=OrderTable if admin else CustomerOrderTable,
-        template="orders/order_list.html", region="orders-table", export_name="orders",
+        request,
+        filterset=filterset,
+        table_class=OrderTable if admin else CustomerOrderTable,
+        template="orders/order_list.html",
+        region="orders-table",
+        export_name="orders",
         context={"poll_seconds": POLL_SECONDS},
     )
 
@@ -67,7 +70,11 @@ def order_rows(request: HttpRequest) -> HttpResponse:
     orders = list(selectors.orders_visible_to(request.user).filter(order_no__in=numbers))
     table = _table_of(request, orders)
     still_open = [o.order_no for o in orders if o.status in (OrderStatus.PENDING, OrderStatus.RUNNING)]
-    response = render(request, "orders/order_list.html#order-rows", {"table": table, "still_open": still_open, "poll_seconds": POLL_SECONDS})
+    response = render(
+        request,
+        "orders/order_list.html#order-rows",
+        {"table": table, "still_open": still_open, "poll_seconds": POLL_SECONDS},
+    )
     if any(o.status in (OrderStatus.FAILED, OrderStatus.CANCELLED) for o in orders):
         trigger_client_event(response, "balance-changed")  # a refund
     return response
@@ -78,8 +85,14 @@ def order_detail(request: HttpRequest, order_no: str) -> HttpResponse:
     order = selectors.order_get_for(request.user, order_no)
     history = selectors.order_history(order, request.user)
     awaiting = next((p for p in history["payments"] if p.kind == "charge" and p.status == PaymentStatus.PENDING), None)
-    context = {**history, "order": order, "awaiting": awaiting, "poll_seconds": POLL_SECONDS, "executor": executor_class(),
-               "pay_by": awaiting and awaiting.created_at + timedelta(minutes=settings.PAYMENT_TIMEOUT_MINUTES)}
+    context = {
+        **history,
+        "order": order,
+        "awaiting": awaiting,
+        "poll_seconds": POLL_SECONDS,
+        "executor": executor_class(),
+        "pay_by": awaiting and awaiting.created_at + timedelta(minutes=settings.PAYMENT_TIMEOUT_MINUTES),
+    }
     template = "orders/order_detail.html#order-live" if request.htmx else "orders/order_detail.html"
     return render(request, template, context)
 
@@ -93,7 +106,9 @@ def order_cancel(request: HttpRequest, order_no: str) -> HttpResponse:
     except OrderPlatformError as refused:
         messages.error(request, f"Order {order.order_no} was not cancelled: {refused.message}")
     else:
-        messages.success(request, f"Order {order.order_no} is cancelled; {money(order.amount)} was refunded to the balance.")
+        messages.success(
+            request, f"Order {order.order_no} is cancelled; {money(order.amount)} was refunded to the balance."
+        )
     if not request.htmx:
         return redirect("order_detail", order.order_no)
     if request.POST.get("row"):
@@ -114,14 +129,20 @@ def order_create(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         initial = {"idempotency_key": new_idempotency_key(), "quantity": 1, **request.GET.dict()}
         form = OrderForm(initial=initial, methods=methods)
-        return render(request, "orders/order_form.html", {"form": form, "customer": customer, "quote": _quote(customer, form.initial)})
+        return render(
+            request,
+            "orders/order_form.html",
+            {"form": form, "customer": customer, "quote": _quote(customer, form.initial)},
+        )
     form = OrderForm(request.POST, methods=methods)
     status = 422
     if form.is_valid():
         gateway = gateways.get_gateway()
         try:
             order = services.order_place(
-                customer=customer, actor=request.user, **form.cleaned_data,
+                customer=customer,
+                actor=request.user,
+                **form.cleaned_data,
                 callback_url=public_url("payment_callback", gateway.name) if gateway else "",
                 return_url=public_url("order_detail", "ORDER_NO"),
             )
@@ -137,7 +158,9 @@ def order_create(request: HttpRequest) -> HttpResponse:
 def _placed(request: HttpRequest, order) -> HttpResponse:
     charge = order.payments.get(kind="charge")
     if charge.method == PaymentMethod.BALANCE:
-        messages.success(request, f"Order {order.order_no} is placed; {money(order.amount)} was charged to your balance.")
+        messages.success(
+            request, f"Order {order.order_no} is placed; {money(order.amount)} was charged to your balance."
+        )
         return redirect("order_detail", order.order_no)
     if charge.method == PaymentMethod.CARD and charge.status == PaymentStatus.PENDING:
         return redirect(charge.pay_url)
@@ -150,7 +173,9 @@ def order_quote(request: HttpRequest) -> HttpResponse:
     customer = selectors.customer_for(request.user)
     if customer is None:
         raise Http404("Only customers place orders.")
-    return render(request, "orders/order_form.html#quote", {"quote": _quote(customer, request.GET), "customer": customer})
+    return render(
+        request, "orders/order_form.html#quote", {"quote": _quote(customer, request.GET), "customer": customer}
+    )
 
 
 def _quote(customer, data) -> dict | None:
@@ -164,6 +189,11 @@ def _quote(customer, data) -> dict | None:
     except OrderPlatformError as refused:
         return {"error": refused.message}
     return {
-        "tier": tier, "quantity": quantity, "list_amount": tier.unit_price * quantity, "percent": customer.level.percent,
-        "amount": amount, "balance_after": customer.balance - amount, "short": amount > customer.balance,
+        "tier": tier,
+        "quantity": quantity,
+        "list_amount": tier.unit_price * quantity,
+        "percent": customer.level.percent,
+        "amount": amount,
+        "balance_after": customer.balance - amount,
+        "short": amount > customer.balance,
     }

@@ -19,7 +19,9 @@ class Command(BaseCommand):
             help="Password for the new accounts. Without it, passwords are generated and printed once.",
         )
         parser.add_argument(
-            "--pending", type=int, default=0,
+            "--pending",
+            type=int,
+            default=0,
             help="How many of the new orders are the newest, paid and pending: a queue for agents (benchmarks).",
         )
         parser.add_argument("--seed", type=int, help="Random seed, for a reproducible history.")

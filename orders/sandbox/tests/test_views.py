@@ -110,5 +110,3 @@ def test_every_page_says_sandbox_while_it_is_installed():
     client = Client()
     client.force_login(make_customer("0").user)
     assert "Sandbox" in client.get("/").text
-
-
