@@ -63,6 +63,7 @@ check: install
 	$(MANAGE) makemigrations --check --dry-run
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 # Starts the machine's PostgreSQL cluster if it is not answering (exit 2 = already running).
 postgres:

@@ -47,8 +47,8 @@ def restore_roles() -> None:
     from django.contrib.auth.models import Group, Permission
     from django.core.management.sql import emit_post_migrate_signal
 
-    roles = importlib.import_module("dashboard.migrations.0001_roles").ROLES
-    admin_extra = importlib.import_module("dashboard.migrations.0002_admins_manage_users").CODENAMES
+    roles = importlib.import_module("dashboard.accounts.migrations.0001_roles").ROLES
+    admin_extra = importlib.import_module("dashboard.accounts.migrations.0002_admins_manage_users").CODENAMES
     if Group.objects.filter(name__in=roles).count() == len(roles):
         return
     emit_post_migrate_signal(verbosity=0, interactive=False, db="default")

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from dashboard import two_factor
+from dashboard.accounts import two_factor
 from orders import demo, services
 from orders.models import Customer, LedgerEntry, Level, Order, OrderStatus, Product
 

@@ -73,7 +73,7 @@ class RequestLogMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         # Not at the top: logging is configured before the app registry is ready, and
         # dashboard.accounts imports models, which need it.
-        from dashboard.accounts import client_ip
+        from dashboard.accounts.addresses import client_ip
 
         start = time.perf_counter()
         response = self.get_response(request)

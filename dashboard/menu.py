@@ -12,8 +12,9 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 
-from dashboard.roles import role_label
+from dashboard.accounts.roles import is_admin, role_label
 from orders.selectors import customer_for
 
 
@@ -74,16 +75,23 @@ class Shell:
         return role_label(self.request.user)
 
     @cached_property
+    def filters_open(self) -> bool:
+        """Admins search all day: their lists open with the filters shown."""
+        return is_admin(self.request.user)
+
+    @cached_property
     def customer(self):
         # Staff never have a balance: no query for them (their permissions are loaded already).
-        if self.request.user.has_perm("orders.view_all_orders"):
+        if is_admin(self.request.user):
             return None
         return customer_for(self.request.user)
 
 
 def shell(request: HttpRequest) -> dict[str, object]:
     """Context processor: `CURRENCY`, and for a signed-in user `shell.menu`, `shell.role`
-    and `shell.customer` (the balance badge) — once past the second-factor step."""
+    and `shell.customer` (the balance badge), and `filters_open` for the kit's filter
+    form — once past the second-factor step."""
     if not request.user.is_authenticated or getattr(request, "second_factor_step", None):
         return {"CURRENCY": settings.CURRENCY}
-    return {"CURRENCY": settings.CURRENCY, "shell": Shell(request)}
+    shell = Shell(request)
+    return {"CURRENCY": settings.CURRENCY, "shell": shell, "filters_open": SimpleLazyObject(lambda: shell.filters_open)}

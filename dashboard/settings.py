@@ -90,7 +90,8 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
-    "dashboard",
+    "dashboard.ui",
+    "dashboard.accounts",
     "orders",
 ]
 
@@ -107,10 +108,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "dashboard.middleware.SessionLifetimeMiddleware",
-    "dashboard.middleware.SecondFactorMiddleware",
+    "dashboard.accounts.middleware.SessionLifetimeMiddleware",
+    "dashboard.accounts.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "dashboard.middleware.HtmxMessagesMiddleware",
+    "dashboard.ui.htmx.HtmxMessagesMiddleware",
     # Last, so that it sees the response of a sign-in that hit the lockout.
     "axes.middleware.AxesMiddleware",
 ]
@@ -216,7 +217,7 @@ STORAGES = {
 # --- Sign-in and sessions ---------------------------------------------------------
 # Sessions live in the database, one row per session carrying its user, so that
 # "sign out everywhere" is one DELETE (dashboard.sessions).
-SESSION_ENGINE = "dashboard.sessions"
+SESSION_ENGINE = "dashboard.accounts.sessions"
 # A session ends after SESSION_IDLE_SECONDS without a request, and in any case
 # SESSION_ABSOLUTE_SECONDS after sign-in (dashboard.middleware.SessionLifetimeMiddleware).
 SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 30 * 60)
@@ -242,7 +243,7 @@ AUTHENTICATION_BACKENDS = [
     # First: refuses every sign-in of a locked-out username + address.
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
-    "dashboard.auth_backends.SmsCodeBackend",
+    "dashboard.accounts.backends.SmsCodeBackend",
 ]
 # Brute-force protection (django-axes) for both sign-ins: a username (or mobile)
 # from one address is locked out after AXES_FAILURE_LIMIT failures, for the cool-off.
@@ -250,22 +251,22 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_USERNAME_CALLABLE = "dashboard.auth_backends.sign_in_username"
+AXES_USERNAME_CALLABLE = "dashboard.accounts.backends.sign_in_username"
 # Failures are cleared by a whole sign-in (password and, where asked, the second
 # factor: dashboard.two_factor), not by the password step alone.
 AXES_RESET_ON_SUCCESS = False
-AXES_LOCKOUT_CALLABLE = "dashboard.views.locked_out"
+AXES_LOCKOUT_CALLABLE = "dashboard.accounts.views.sign_in.locked_out"
 AXES_VERBOSE = False
 AXES_SENSITIVE_PARAMETERS = ["password", "code"]
 # How many proxies (a PaaS router, a load balancer) stand in front of the app, each
 # appending to X-Forwarded-For. Lockouts, SMS limits and the request log key on the
-# visitor's address (dashboard.accounts.client_ip); 0 ignores the header, which is
+# visitor's address (dashboard.accounts.addresses.client_ip); 0 ignores the header, which is
 # right only when browsers connect to the app directly: behind a router every
 # visitor would otherwise share its address, and one visitor's lockout be everyone's.
 TRUSTED_PROXIES = env_int("DJANGO_TRUSTED_PROXIES", 0)
 if TRUSTED_PROXIES < 0:
     raise ImproperlyConfigured(f"DJANGO_TRUSTED_PROXIES must be 0 or more, got {TRUSTED_PROXIES}")
-AXES_CLIENT_IP_CALLABLE = "dashboard.accounts.client_ip"
+AXES_CLIENT_IP_CALLABLE = "dashboard.accounts.addresses.client_ip"
 
 # Second factor (TOTP apps through django-otp; dashboard/two_factor.py). Required of
 # every admin when this is on: on by default once deployed, off for `make run` and

@@ -13,7 +13,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
-from dashboard import sms
+from dashboard.accounts import sms
 from orders.tests.factories import make_admin, make_customer
 
 # Playwright's sync API runs an event loop in this thread; live_server's database

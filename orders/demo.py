@@ -29,7 +29,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from dashboard.roles import ADMIN_GROUP, CUSTOMER_GROUP
+from dashboard.accounts.roles import ADMIN_GROUP, CUSTOMER_GROUP
 from orders.models import (
     Customer,
     LedgerEntry,

@@ -1,14 +1,13 @@
-"""Domain errors raised by orders.services; views translate them to HTTP."""
+"""Domain errors raised by orders.services; views answer them through
+`dashboard.ui.refusals` (each error's `kind` gives its HTTP status)."""
+
+from dashboard.ui.refusals import CONFLICT, Refusal
 
 
-class OrderPlatformError(Exception):
+class OrderPlatformError(Refusal):
     """Base of every domain error. `message` is safe to show to the user."""
 
     message = "The operation was refused."
-
-    def __init__(self, message: str | None = None):
-        self.message = message or self.message
-        super().__init__(self.message)
 
 
 class InvalidAmount(OrderPlatformError):
@@ -20,10 +19,12 @@ class InsufficientBalance(OrderPlatformError):
 
 
 class IllegalTransition(OrderPlatformError):
+    kind = CONFLICT
     message = "This order can no longer be changed that way."
 
 
 class IdempotencyConflict(OrderPlatformError):
+    kind = CONFLICT
     message = "This request was already submitted with different details."
 
 
@@ -36,6 +37,7 @@ class QuantityBelowMinimum(OrderPlatformError):
 
 
 class ConcurrentUpdate(OrderPlatformError):
+    kind = CONFLICT
     message = "The record changed while you were saving it; please try again."
 
 
@@ -44,4 +46,5 @@ class InvalidRequest(OrderPlatformError):
 
 
 class InUse(OrderPlatformError):
+    kind = CONFLICT
     message = "This is in use and cannot be deleted."

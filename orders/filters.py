@@ -3,14 +3,11 @@
 The table, its CSV export and its counts all use `filterset.qs`.
 """
 
-from datetime import date, datetime, time, timedelta
-
 import django_filters as filters
 from django import forms
 from django.db.models import Q, QuerySet
-from django.utils import timezone
-from django_filters import fields as filter_fields
 
+from dashboard.ui.filters import CatalogChoiceFilter, ListFilterSet, amount_range, created_range
 from orders.models import (
     Agent,
     Customer,
@@ -35,82 +32,6 @@ REFERENCE_CHARACTERS = frozenset(ALPHABET)
 SEARCH_MATCH_LIMIT = 1_000
 
 
-def start_of_day(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
-class CatalogChoiceIterator(filter_fields.ModelChoiceIterator):
-    """The choices of a short catalog table (products, levels) read with one plain
-    query, kept on the form's own queryset. Django's iterator() would open a
-    server-side cursor on PostgreSQL: a WITH HOLD cursor outside a transaction, with
-    three round trips to declare, fetch and close it, on every page view."""
-
-    def __iter__(self):
-        if self.field.empty_label is not None:
-            yield ("", self.field.empty_label)
-        if self.field.null_label is not None:
-            yield (self.field.null_value, self.field.null_label)
-        for obj in self.queryset:
-            yield self.choice(obj)
-
-
-class CatalogChoiceField(filter_fields.ModelChoiceField):
-    iterator = CatalogChoiceIterator
-
-
-class CatalogChoiceFilter(filters.ModelChoiceFilter):
-    field_class = CatalogChoiceField
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-
-class ListFilterSet(filters.FilterSet):
-    """Shared by every list: the free-text `q` and labels without a colon."""
-
-    q = filters.CharFilter(method="search", label="Search")
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.form.label_suffix = ""
-
-    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        raise NotImplementedError
-
-    @property
-    def active(self) -> bool:
-        """Whether any filter is set (the page says so and offers a reset)."""
-        return self.is_bound and any(v not in (None, "", []) for v in self.form.cleaned_data.values())
-
-
-def created_range(field: str = "created_at"):
-    """`created_after` and `created_before`, both days inclusive, in the user's time zone.
-
-    Compared as [start of first day, start of the day after the last) so that the
-    index on the timestamp is used.
-    """
-
-    def after(queryset: QuerySet, name: str, value: date) -> QuerySet:
-        return queryset.filter(**{f"{field}__gte": start_of_day(value)})
-
-    def before(queryset: QuerySet, name: str, value: date) -> QuerySet:
-        return queryset.filter(**{f"{field}__lt": start_of_day(value + timedelta(days=1))})
-
-    return (
-        filters.DateFilter(method=after, label="From date", widget=DateInput),
-        filters.DateFilter(method=before, label="To date", widget=DateInput),
-    )
-
-
-def amount_range(field: str = "amount", label: str = "Amount"):
-    bound = {"min_value": -MAX_MONEY, "max_value": MAX_MONEY, "decimal_places": 2, "max_digits": 12}
-    return (
-        filters.NumberFilter(field_name=field, lookup_expr="gte", label=f"{label} from", **bound),
-        filters.NumberFilter(field_name=field, lookup_expr="lte", label=f"{label} to", **bound),
-    )
-
-
 def reference(value: str) -> str:
     """Order, payment and entry numbers are upper case (Crockford base32)."""
     return value.strip().upper()
@@ -124,7 +45,7 @@ def could_be_reference(value: str) -> bool:
 class LedgerFilter(ListFilterSet):
     kind = filters.ChoiceFilter(choices=LedgerKind.choices, empty_label="Any kind")
     created_after, created_before = created_range()
-    amount_min, amount_max = amount_range()
+    amount_min, amount_max = amount_range(limit=MAX_MONEY)
 
     class Meta:
         model = LedgerEntry
@@ -145,7 +66,7 @@ class PaymentFilter(ListFilterSet):
     kind = filters.ChoiceFilter(choices=PaymentKind.choices, empty_label="Any kind")
     status = filters.ChoiceFilter(choices=PaymentStatus.choices, empty_label="Any status")
     created_after, created_before = created_range()
-    amount_min, amount_max = amount_range()
+    amount_min, amount_max = amount_range(limit=MAX_MONEY)
 
     class Meta:
         model = Payment
@@ -178,7 +99,7 @@ class CustomerFilter(ListFilterSet):
         label="Status",
         widget=forms.Select(choices=[("", "Active or not"), ("true", "Active"), ("false", "Deactivated")]),
     )
-    balance_min, balance_max = amount_range("balance", "Balance")
+    balance_min, balance_max = amount_range("balance", "Balance", limit=MAX_MONEY)
 
     class Meta:
         model = Customer
@@ -224,7 +145,7 @@ class OrderFilter(ListFilterSet):
     product = CatalogChoiceFilter(queryset=Product.objects.all(), empty_label="Any product")
     level = CatalogChoiceFilter(field_name="customer__level", queryset=Level.objects.all(), empty_label="Any level")
     created_after, created_before = created_range()
-    amount_min, amount_max = amount_range()
+    amount_min, amount_max = amount_range(limit=MAX_MONEY)
 
     class Meta:
         model = Order

@@ -7,7 +7,7 @@ from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
 
-from dashboard.forms import MobileField, PlainLabelsForm
+from dashboard.accounts.forms import MobileField, PlainLabelsForm
 from orders.models import Customer, LedgerEntry, LedgerKind, Level, Order, PaymentMethod, PriceTier, Product
 from orders.money import CENT, MAX_MONEY
 

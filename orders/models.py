@@ -8,11 +8,12 @@ conditional updates, and seed_demo inserts a history with its own times.
 """
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from dashboard.accounts.validators import mobile_validator
 from orders.money import CENT, DECIMAL_PLACES, MAX_DIGITS
 from orders.references import ENTRY_NO_LENGTH, ORDER_NO_LENGTH, PAYMENT_NO_LENGTH
 
@@ -37,11 +38,6 @@ class Level(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.percent}%)"
-
-
-mobile_validator = RegexValidator(
-    r"^\+?[0-9]{6,15}$", "Enter a mobile number: 6 to 15 digits, optionally starting with +."
-)
 
 
 class Customer(models.Model):
@@ -196,10 +192,6 @@ class Order(models.Model):
 
     def can_transition_to(self, status: str) -> bool:
         return status in ORDER_TRANSITIONS[self.status]
-
-    @property
-    def is_final(self) -> bool:
-        return self.status in FINAL_STATUSES
 
 
 class OrderEvent(models.Model):

@@ -24,8 +24,8 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from dashboard import accounts
-from dashboard.roles import CUSTOMER_GROUP
+from dashboard.accounts import services as accounts
+from dashboard.accounts.roles import CUSTOMER_GROUP
 from orders import gateways
 from orders.errors import (
     ConcurrentUpdate,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from orders.views import agents, catalog, customers, money, orders, payments
+from orders.views import agents, catalog, customers, orders, payment_callbacks, payments, transactions
 
 urlpatterns = [
     path("customers/", customers.customer_list, name="customer_list"),
@@ -17,8 +17,8 @@ urlpatterns = [
     path("products/<int:pk>/edit/", catalog.product_form, name="product_edit"),
     path("products/<int:pk>/toggle/", catalog.product_toggle, name="product_toggle"),
     path("products/<int:pk>/delete/", catalog.product_delete, name="product_delete"),
-    path("transactions/", money.ledger_list, name="ledger_list"),
-    path("payments/", money.payment_list, name="payment_list"),
+    path("transactions/", transactions.ledger_list, name="ledger_list"),
+    path("payments/", payments.payment_list, name="payment_list"),
 ]
 
 urlpatterns += [
@@ -33,5 +33,5 @@ urlpatterns += [
 urlpatterns += [path("agents/", agents.agent_list, name="agent_list")]
 
 urlpatterns += [
-    path("payments/callback/<str:provider>/", payments.payment_callback, name="payment_callback"),
+    path("payments/callback/<str:provider>/", payment_callbacks.payment_callback, name="payment_callback"),
 ]

@@ -1,6 +1,6 @@
 """Shared by the dashboard's tests."""
 
-from dashboard.models import UserSession
+from dashboard.accounts.models import UserSession
 from orders.tests.factories import make_admin, make_customer
 
 PASSWORD = "correct horse battery staple"

@@ -1,7 +1,7 @@
 import pytest
 from django.test import RequestFactory
 
-from dashboard.accounts import client_ip
+from dashboard.accounts.addresses import client_ip
 
 ROUTER = "10.0.0.1"
 

@@ -1,8 +1,8 @@
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from dashboard.audit import audit_record
-from dashboard.models import AuditEntry
+from dashboard.accounts.audit import audit_record
+from dashboard.accounts.models import AuditEntry
 from orders.tests.factories import make_admin, make_customer
 
 pytestmark = pytest.mark.django_db

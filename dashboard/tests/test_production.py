@@ -17,7 +17,7 @@ from django.test import Client
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from dashboard import sms
+from dashboard.accounts import sms
 from dashboard.logs import JsonFormatter
 from dashboard.settings import LOGGING
 from orders.tests.factories import make_customer
@@ -53,7 +53,7 @@ def test_the_deploy_checklist_is_clean_with_the_production_variables():
     assert "no issues" in result.stdout
 
 
-@pytest.mark.parametrize("backend", ["console", "locmem", "dashboard.sms.ConsoleSmsBackend"])
+@pytest.mark.parametrize("backend", ["console", "locmem", "dashboard.accounts.sms.ConsoleSmsBackend"])
 def test_the_deploy_checklist_refuses_an_sms_backend_that_prints_or_keeps_codes(backend):
     """Sign-in codes and set-password links would end up in the logs (or nowhere)."""
     result = deploy_check(SMS_BACKEND=backend)

@@ -7,8 +7,8 @@ from django.contrib.auth.hashers import make_password
 from django.db.models import F
 
 from dashboard import settings as project_settings
-from dashboard.accounts import LAST_SEEN, SIGNED_IN_AT
-from dashboard.models import UserSession
+from dashboard.accounts.models import UserSession
+from dashboard.accounts.services import LAST_SEEN, SIGNED_IN_AT
 from dashboard.tests.helpers import PASSWORD, admin_with_password, session_row
 
 pytestmark = pytest.mark.django_db

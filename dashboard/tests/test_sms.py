@@ -8,9 +8,10 @@ import pytest
 from django.contrib.auth import SESSION_KEY
 from django.db.models import F
 
-from dashboard import accounts, sms
+from dashboard.accounts import services as accounts
+from dashboard.accounts import sms
+from dashboard.accounts.models import SmsCode
 from dashboard.logs import JsonFormatter
-from dashboard.models import SmsCode
 from dashboard.tests.helpers import session_row
 from orders.tests.factories import make_customer
 

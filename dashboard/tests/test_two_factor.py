@@ -14,8 +14,8 @@ from django_otp.oath import hotp, totp
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from dashboard import two_factor
-from dashboard.models import AuditEntry
+from dashboard.accounts import two_factor
+from dashboard.accounts.models import AuditEntry
 from dashboard.tests.helpers import PASSWORD, admin_with_password, customer_with_password
 from dashboard.tests.test_settings import SECRET_KEY, run_python
 from orders.tests.factories import make_admin
@@ -351,7 +351,7 @@ class TestCodeStep:
         assert client.get("/orders/").status_code == 200
 
     def test_enrolled_customers_are_asked_after_an_sms_code(self, client, settings):
-        from dashboard import sms
+        from dashboard.accounts import sms
 
         settings.SMS_BACKEND = "locmem"
         sms.outbox.clear()

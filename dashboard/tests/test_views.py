@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from dashboard.models import AuditEntry, SmsCode, UserSession
+from dashboard.accounts.models import AuditEntry, SmsCode, UserSession
 from dashboard.tests.helpers import PASSWORD, admin_with_password, customer_with_password, session_row
 from orders import services
 from orders.models import Order

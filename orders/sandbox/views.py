@@ -6,7 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from dashboard.permissions import permission_required
+from dashboard.accounts.permissions import permission_required
 from orders import selectors
 from orders.errors import OrderPlatformError
 from orders.gateways.base import CallbackRefused

@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from dashboard.roles import ADMIN_GROUP
+from dashboard.accounts.roles import ADMIN_GROUP
 from orders import services
 from orders.models import Customer, Level, PriceTier, Product
 

@@ -7,8 +7,8 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, get_resolver, reverse
 
-from dashboard import sms
-from dashboard.models import UserSession
+from dashboard.accounts import sms
+from dashboard.accounts.models import UserSession
 from orders.models import Customer, LedgerEntry, LedgerKind, Level, PriceTier, Product
 from orders.tests.factories import make_admin, make_customer, make_level, make_product, place
 

@@ -13,7 +13,8 @@ import pytest
 from django.db import OperationalError, connection
 from django.utils import timezone
 
-from orders import listing, services
+from dashboard.ui import export, lists
+from orders import services
 from orders.models import Customer, LedgerEntry, Payment, Product
 from orders.tests.factories import key, make_admin, make_customer, make_product, place
 
@@ -125,7 +126,7 @@ class TestRegions:
 
 class TestCappedCount:
     def test_counts_stop_at_the_cap(self, admin_client, monkeypatch):
-        monkeypatch.setattr(listing, "COUNT_CAP", 3)
+        monkeypatch.setattr(lists, "COUNT_CAP", 3)
         customer = make_customer("100")
         for _ in range(4):
             place(customer, make_product())
@@ -257,7 +258,7 @@ def top_up_from_another_connection(customer) -> object:
 # rows then clash with.
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_download_in_progress_holds_up_no_write(file_database, client, monkeypatch):
-    monkeypatch.setattr(listing, "EXPORT_CHUNK", 1)
+    monkeypatch.setattr(export, "EXPORT_CHUNK", 1)
     client.force_login(make_admin())
     customer = make_customer("100")
     for _ in range(3):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from dashboard import sms
+from dashboard.accounts import sms
 from orders.models import Order, Payment
 from orders.tests.factories import key, make_admin, make_customer, make_product
 

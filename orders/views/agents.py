@@ -2,10 +2,10 @@
 
 from django.http import HttpRequest, HttpResponse
 
-from dashboard.permissions import permission_required
+from dashboard.accounts.permissions import permission_required
+from dashboard.ui.lists import render_list
 from orders.executors import executor_class
 from orders.filters import AgentFilter
-from orders.listing import render_list
 from orders.models import Agent
 from orders.tables import AgentTable
 

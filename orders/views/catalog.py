@@ -5,13 +5,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from dashboard.http import redirect_after_post
-from dashboard.permissions import permission_required
+from dashboard.accounts.permissions import permission_required
+from dashboard.ui.htmx import redirect_after_post
+from dashboard.ui.lists import render_list
 from orders import selectors, services
 from orders.errors import OrderPlatformError
 from orders.filters import LevelFilter, ProductFilter
 from orders.forms import LevelForm, ProductForm, tier_formset
-from orders.listing import render_list
 from orders.models import Level, Product
 from orders.tables import LevelTable, ProductTable
 

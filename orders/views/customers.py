@@ -9,17 +9,18 @@ from django.utils.http import urlsafe_base64_encode
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import trigger_client_event
 
-from dashboard import accounts, sms
-from dashboard.links import public_url
-from dashboard.permissions import permission_required
+from dashboard.accounts import services as accounts
+from dashboard.accounts import sms
+from dashboard.accounts.permissions import permission_required
+from dashboard.ui.formatting import format_money
+from dashboard.ui.links import public_url
+from dashboard.ui.lists import render_list
 from orders import selectors, services
-from orders.errors import IdempotencyConflict, InsufficientBalance, OrderPlatformError
+from orders.errors import InsufficientBalance, OrderPlatformError
 from orders.filters import CustomerFilter, LedgerFilter
 from orders.forms import BalanceForm, CustomerCreateForm, CustomerEditForm, new_idempotency_key
-from orders.listing import render_list
 from orders.models import LedgerKind
 from orders.tables import CustomerTable, LedgerTable
-from orders.templatetags.money import money
 
 
 @permission_required("orders.view_customer")
@@ -148,7 +149,7 @@ def customer_balance(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except OrderPlatformError as refused:
             form.add_error("amount" if isinstance(refused, InsufficientBalance) else None, refused.message)
-            status = 409 if isinstance(refused, IdempotencyConflict) else 422
+            status = refused.status
         else:
             return _balance_changed(request, customer, entry)
     return render(request, template, {"form": form, "customer": customer}, status=status)
@@ -158,7 +159,8 @@ def _balance_changed(request: HttpRequest, customer, entry) -> HttpResponse:
     verb = "Topped up" if entry.kind == LedgerKind.TOP_UP else "Deducted"
     customer.refresh_from_db(fields=["balance"])
     messages.success(
-        request, f"{verb} {money(abs(entry.amount))} for {customer.name}; the balance is now {money(customer.balance)}."
+        request,
+        f"{verb} {format_money(abs(entry.amount))} for {customer.name}; the balance is now {format_money(customer.balance)}.",
     )
     if not request.htmx:
         return redirect("customer_detail", customer.pk)

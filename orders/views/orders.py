@@ -12,17 +12,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 from django_tables2 import RequestConfig
 
-from dashboard.links import public_url
-from dashboard.permissions import permission_required
+from dashboard.accounts.permissions import permission_required
+from dashboard.ui.formatting import format_money
+from dashboard.ui.links import public_url
+from dashboard.ui.lists import render_list
 from orders import gateways, selectors, services
-from orders.errors import IdempotencyConflict, InsufficientBalance, OrderPlatformError
+from orders.errors import InsufficientBalance, OrderPlatformError
 from orders.executors import executor_class
 from orders.filters import OrderFilter, reference
 from orders.forms import OrderForm, QuoteForm, new_idempotency_key
-from orders.listing import render_list
 from orders.models import OrderStatus, PaymentMethod, PaymentStatus
 from orders.tables import OrderTable
-from orders.templatetags.money import money
 
 # How often a page with open orders asks for their status.
 POLL_SECONDS = 3
@@ -107,7 +107,7 @@ def order_cancel(request: HttpRequest, order_no: str) -> HttpResponse:
         messages.error(request, f"Order {order.order_no} was not cancelled: {refused.message}")
     else:
         messages.success(
-            request, f"Order {order.order_no} is cancelled; {money(order.amount)} was refunded to the balance."
+            request, f"Order {order.order_no} is cancelled; {format_money(order.amount)} was refunded to the balance."
         )
     if not request.htmx:
         return redirect("order_detail", order.order_no)
@@ -148,7 +148,7 @@ def order_create(request: HttpRequest) -> HttpResponse:
             )
         except OrderPlatformError as refused:
             form.add_error("quantity" if isinstance(refused, InsufficientBalance) else None, refused.message)
-            status = 409 if isinstance(refused, IdempotencyConflict) else 422
+            status = refused.status
         else:
             return _placed(request, order)
     context = {"form": form, "customer": customer, "quote": _quote(customer, request.POST)}
@@ -159,7 +159,7 @@ def _placed(request: HttpRequest, order) -> HttpResponse:
     charge = order.payments.get(kind="charge")
     if charge.method == PaymentMethod.BALANCE:
         messages.success(
-            request, f"Order {order.order_no} is placed; {money(order.amount)} was charged to your balance."
+            request, f"Order {order.order_no} is placed; {format_money(order.amount)} was charged to your balance."
         )
         return redirect("order_detail", order.order_no)
     if charge.method == PaymentMethod.CARD and charge.status == PaymentStatus.PENDING:

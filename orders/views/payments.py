@@ -1,32 +1,22 @@
-"""The gateway's callback: server to server, authenticated by its signature."""
+"""Payments: every money movement on an order, as a filterable, sortable, exportable list."""
 
-import logging
+from django.http import HttpRequest, HttpResponse
 
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
-
-from orders import gateways, services
-from orders.errors import InvalidAmount, InvalidRequest
-from orders.gateways.base import CallbackRefused
-
-logger = logging.getLogger(__name__)
+from dashboard.accounts.permissions import permission_required
+from dashboard.ui.lists import render_list
+from orders import selectors
+from orders.filters import PaymentFilter
+from orders.tables import PaymentTable
 
 
-@csrf_exempt  # server to server: authenticated by the signature, not a session
-@require_POST
-def payment_callback(request: HttpRequest, provider: str) -> HttpResponse:
-    gateway = gateways.get_gateway()
-    if gateway is None or provider != gateway.name:
-        raise Http404("Unknown payment provider.")
-    try:
-        payment = services.payment_callback_receive(gateway=gateway, body=request.body, headers=request.headers)
-    except CallbackRefused as refused:
-        logger.warning("payment callback from %s refused: %s", provider, refused.message)
-        return JsonResponse({"error": refused.message}, status=refused.status)
-    except InvalidAmount as mismatch:
-        logger.warning("payment callback from %s refused, amount mismatch: %s", provider, mismatch.message)
-        return JsonResponse({"error": "amount mismatch"}, status=400)
-    except InvalidRequest:
-        return JsonResponse({"error": "unknown payment"}, status=404)
-    return JsonResponse({"payment_no": payment.payment_no, "status": payment.status})
+@permission_required("orders.view_payment")
+def payment_list(request: HttpRequest) -> HttpResponse:
+    filterset = PaymentFilter(request.GET or None, queryset=selectors.payments_visible_to(request.user))
+    return render_list(
+        request,
+        filterset=filterset,
+        table_class=PaymentTable,
+        template="orders/payment_list.html",
+        region="payments-table",
+        export_name="payments",
+    )

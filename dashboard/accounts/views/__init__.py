@@ -1,0 +1,1 @@
+"""The accounts' pages, one module for each thing they show."""

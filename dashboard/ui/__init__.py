@@ -1,0 +1,7 @@
+"""The list and htmx kit every page uses: list rendering, the capped paginator, the CSV
+export, the table base and generic columns, generic filters, htmx helpers, the mapping
+from refusals to HTTP statuses, and their templates.
+
+It imports Django and the list libraries, nothing of this project (import-linter holds
+it, `make check`).
+"""

@@ -1,0 +1,22 @@
+"""Transactions: the ledger, as a filterable, sortable, exportable list."""
+
+from django.http import HttpRequest, HttpResponse
+
+from dashboard.accounts.permissions import permission_required
+from dashboard.ui.lists import render_list
+from orders import selectors
+from orders.filters import LedgerFilter
+from orders.tables import LedgerTable
+
+
+@permission_required("orders.view_ledgerentry")
+def ledger_list(request: HttpRequest) -> HttpResponse:
+    filterset = LedgerFilter(request.GET or None, queryset=selectors.ledger_visible_to(request.user))
+    return render_list(
+        request,
+        filterset=filterset,
+        table_class=LedgerTable,
+        template="orders/ledger_list.html",
+        region="ledger-table",
+        export_name="transactions",
+    )
