@@ -112,7 +112,7 @@ wrk:
 		exit 1; }
 
 # The benchmark (bench/run.py; about 15 minutes, plus 10 the first time to seed a million orders).
-# BENCH_ARGS='--readme' writes the results into README.md; see `bench/run.py --help`.
+# BENCH_ARGS='--readme' writes the results into bench/README.md; see `bench/run.py --help`.
 bench: install postgres wrk
 	$(PY) bench/run.py $(BENCH_ARGS)
 

@@ -12,7 +12,7 @@
    transaction on a copy of its own; measures the agent on a copy of a database of
    100,000 pending orders (made once, like the first) with 1 and then 4 agents.
 5. Prints the results with every figure as a ratio to its ceiling, PASS/FAIL against
-   the targets, and writes them to bench/results/ (and with --readme, to README.md).
+   the targets, and writes them to bench/results/ (and with --readme, to bench/README.md).
 
 Exits 1 if a target is missed. Everything it starts binds to loopback and is stopped
 by its PID before it returns.
@@ -435,11 +435,11 @@ def report(
 
 
 def update_readme(markdown: str) -> None:
-    readme = ROOT / "README.md"
+    readme = ROOT / "bench" / "README.md"
     text = readme.read_text()
     start, end = "<!-- bench:start -->", "<!-- bench:end -->"
     if start not in text or end not in text:
-        raise SystemExit(f"README.md has no {start} … {end} section to replace.")
+        raise SystemExit(f"bench/README.md has no {start} … {end} section to replace.")
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
     readme.write_text(f"{head}{start}\n{markdown}\n{end}{tail}")
@@ -458,7 +458,7 @@ def main() -> int:
     parser.add_argument("--orders", type=int, default=ORDERS, help="Orders in the database (default 1,000,000).")
     parser.add_argument("--only", help="Only the scenarios whose name contains this (ceilings always run).")
     parser.add_argument("--skip-agents", action="store_true", help="Leave out the agent runs.")
-    parser.add_argument("--readme", action="store_true", help="Write the results into README.md's performance section.")
+    parser.add_argument("--readme", action="store_true", help="Write the results into bench/README.md.")
     args = parser.parse_args()
     for tool in ("wrk", "pgbench"):
         if not shutil.which(tool):
@@ -515,7 +515,7 @@ def main() -> int:
     )
     if args.readme:
         update_readme(markdown)
-        log("README.md's performance section updated")
+        log("bench/README.md's results updated")
     log(f"details (server log, request files, check_ledger) in {workdir.relative_to(ROOT)}")
     return 0 if passed else 1
 
