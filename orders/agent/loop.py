@@ -1,12 +1,7 @@
-"""The agent: claims pending orders, executes them, and reports the outcome through
-the services (`manage.py run_agent`).
-
-Any number of agents, on any number of machines, share the queue: a claim is a
-conditional update (with `SKIP LOCKED` on PostgreSQL) that gives each order to one
-agent, with a lease the agent renews while it works. An agent that dies stops
-renewing; any agent's sweep then returns the order to the queue (or fails and
-refunds it once its attempts are used up). Results are reported only by the agent
-that still holds the claim, so no order is completed twice.
+"""The loop of one agent. Each turn: collect what the worker threads finished and report
+it; every third of a lease renew the leases, beat and sweep; claim up to the free
+threads; wait. Worker threads only run the executor: every write is the loop's,
+through the services.
 """
 
 import logging
@@ -19,17 +14,17 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from django.conf import settings
-from django.db import InterfaceError, OperationalError, close_old_connections, connection, connections
+from django.db import close_old_connections, connection, connections
 
-from orders import services
+from orders import selectors, services
+from orders.agent.leases import Leases
+from orders.agent.retrying import DATABASE_ERRORS, Backoff, retry_delay
+from orders.agent.settings import AgentSettings
 from orders.errors import IllegalTransition
-from orders.executors import get_executor
-from orders.models import Order, OrderStatus
+from orders.executors import Executor, get_executor
+from orders.models import Order
 
 logger = logging.getLogger("orders.agent")
-
-DATABASE_ERRORS = (OperationalError, InterfaceError)
 
 
 def new_worker_id() -> str:
@@ -63,110 +58,97 @@ class Outcome(NamedTuple):
     error: str | None  # None: done
 
 
-class Agent:
+class AgentLoop:
     def __init__(
         self,
         *,
+        settings: AgentSettings | None = None,
         worker_id: str | None = None,
-        executor=None,
-        concurrency: int | None = None,
-        poll_seconds: float | None = None,
-        batch_size: int | None = None,
-        lease_seconds: int | None = None,
-        max_attempts: int | None = None,
-        retry_base_seconds: float | None = None,
-        shutdown_seconds: float | None = None,
+        executor: Executor | None = None,
         once: bool = False,
     ) -> None:
+        self.settings = settings or AgentSettings()
         self.worker_id = worker_id or new_worker_id()
         self.executor = executor or get_executor()
-        self.concurrency = concurrency or settings.AGENT_CONCURRENCY
-        self.poll_seconds = settings.AGENT_POLL_SECONDS if poll_seconds is None else poll_seconds
-        self.batch_size = batch_size or settings.AGENT_BATCH_SIZE
-        self.lease_seconds = lease_seconds or settings.AGENT_LEASE_SECONDS
-        self.max_attempts = max_attempts or settings.AGENT_MAX_ATTEMPTS
-        self.retry_base_seconds = (
-            settings.AGENT_RETRY_BASE_SECONDS if retry_base_seconds is None else retry_base_seconds
-        )
-        self.shutdown_seconds = settings.AGENT_SHUTDOWN_SECONDS if shutdown_seconds is None else shutdown_seconds
         self.once = once
         self.stopping = threading.Event()
-        self.pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="agent")
-        self.in_flight: dict[int, Future] = {}
+        self.pool = ThreadPoolExecutor(max_workers=self.settings.concurrency, thread_name_prefix="agent")
+        self.in_flight: dict[Order, Future[Outcome]] = {}
         self.outcomes: list[Outcome] = []
-        # Until when (time.monotonic()) this agent holds each claimed order: set at the
-        # claim, moved on at each renewal; past it, the order may be someone else's.
-        self.leases: dict[int, float] = {}
+        self.leases = Leases(self.settings.lease_seconds)
+        self.backoff = Backoff(self.settings.poll_seconds)
         self.tally = Tally()
         self.unfinished: list[int] = []
 
-    # --- the loop -------------------------------------------------------------------
-
-    def stop(self, *_) -> None:
+    def stop(self, *_: object) -> None:
         """Stop claiming; `run` then finishes or releases what it holds and returns."""
         self.stopping.set()
 
     def run(self) -> None:
-        self._until_database_answers(
-            lambda: services.agent_start(
-                worker_id=self.worker_id,
-                host=socket.gethostname(),
-                pid=os.getpid(),
-                executor=type(self.executor).__name__,
-                concurrency=self.concurrency,
-            )
-        )
-        logger.info(
-            "agent %s started: executor %s, %d at a time",
-            self.worker_id,
-            type(self.executor).__name__,
-            self.concurrency,
-        )
-        beat_every = self.lease_seconds / 3
-        last_beat = time.monotonic()
-        # Reconnection attempts back off, but never wait longer than one poll: work
-        # resumes within a poll of the database coming back.
-        first_backoff, max_backoff = max(self.poll_seconds / 4, 0.05), max(self.poll_seconds, 0.1)
-        backoff = first_backoff
+        self._start()
+        next_beat = time.monotonic() + self.settings.beat_seconds
         while not self.stopping.is_set():
             try:
                 close_old_connections()
                 self._collect()
-                if time.monotonic() - last_beat >= beat_every:
-                    self._heartbeat()
-                    services.order_expire_leases(max_attempts=self.max_attempts)
-                    services.payment_expire_unpaid(older_than_minutes=settings.PAYMENT_TIMEOUT_MINUTES)
-                    last_beat = time.monotonic()
+                if time.monotonic() >= next_beat:
+                    self._beat_and_sweep()
+                    next_beat = time.monotonic() + self.settings.beat_seconds
                 claimed = self._claim()
-                backoff = first_backoff
-                if self.once and not claimed and not self.in_flight and not self.outcomes and not self._work_left():
+                self.backoff.reset()
+                if not claimed and self.once and self._drained():
                     break
                 if not claimed:
-                    self._wait(self.poll_seconds)
+                    self._wait(self.settings.poll_seconds)
             except DATABASE_ERRORS as error:
-                logger.warning(
-                    "agent %s: database unavailable (%s); retrying in %.1f s", self.worker_id, error, backoff
-                )
-                connections.close_all()
-                self.stopping.wait(backoff)
-                backoff = min(backoff * 2, max_backoff)
+                self._wait_out(error)
         self._shut_down()
 
+    def _start(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                close_old_connections()
+                services.agent_start(
+                    worker_id=self.worker_id,
+                    host=socket.gethostname(),
+                    pid=os.getpid(),
+                    executor=type(self.executor).__name__,
+                    concurrency=self.settings.concurrency,
+                )
+                break
+            except DATABASE_ERRORS as error:
+                self._wait_out(error)
+        self.backoff.reset()
+        logger.info(
+            "agent %s started: executor %s, %d at a time",
+            self.worker_id,
+            type(self.executor).__name__,
+            self.settings.concurrency,
+        )
+
+    def _wait_out(self, error: Exception) -> None:
+        seconds = self.backoff.next_wait()
+        logger.warning("agent %s: database unavailable (%s); retrying in %.1f s", self.worker_id, error, seconds)
+        connections.close_all()
+        self.stopping.wait(seconds)
+
     def _claim(self) -> list[Order]:
-        free = self.concurrency - len(self.in_flight)
+        free = self.settings.concurrency - len(self.in_flight)
         if free <= 0:
             return []
+        asked_at = time.monotonic()
         claimed = services.order_claim(
-            worker_id=self.worker_id, lease_seconds=self.lease_seconds, limit=min(self.batch_size, free)
+            worker_id=self.worker_id,
+            lease_seconds=self.settings.lease_seconds,
+            limit=min(self.settings.batch_size, free),
         )
-        held_until = time.monotonic() + self.lease_seconds
+        self.leases.claim([order.pk for order in claimed], asked_at=asked_at)
         for order in claimed:
-            self.leases[order.pk] = held_until
-            self.in_flight[order.pk] = self.pool.submit(self._execute, order)
+            self.in_flight[order] = self.pool.submit(self._execute, order)
         return claimed
 
-    def _work_left(self) -> bool:
-        return Order.objects.filter(status__in=[OrderStatus.PENDING, OrderStatus.RUNNING]).exists()
+    def _drained(self) -> bool:
+        return not self.in_flight and not self.outcomes and not selectors.orders_left_to_run()
 
     def _wait(self, seconds: float) -> None:
         """Until an order finishes, a stop is asked for, or `seconds` pass."""
@@ -177,28 +159,27 @@ class Agent:
 
     def _collect(self) -> None:
         """Takes the outcomes of finished orders and reports them."""
-        for pk, future in list(self.in_flight.items()):
+        for order, future in list(self.in_flight.items()):
             if future.done():
-                del self.in_flight[pk]
+                del self.in_flight[order]
                 self.outcomes.append(future.result())
         self._report()
 
-    def _heartbeat(self) -> None:
+    def _beat_and_sweep(self) -> None:
+        """Renews this agent's leases and beats; returns to the queue what dead agents left."""
         if self.leases:
-            renewed_until = time.monotonic() + self.lease_seconds
+            asked_at = time.monotonic()
             held = services.order_renew_leases(
-                worker_id=self.worker_id, order_ids=list(self.leases), lease_seconds=self.lease_seconds
+                worker_id=self.worker_id, order_ids=self.leases.order_ids(), lease_seconds=self.settings.lease_seconds
             )
-            for pk in list(self.leases):
-                if pk in held:
-                    self.leases[pk] = renewed_until
-                else:
-                    logger.warning(
-                        "agent %s lost the lease of order %s; its result will not be reported", self.worker_id, pk
-                    )
-                    del self.leases[pk]
+            for order_id in self.leases.renew(held, asked_at=asked_at):
+                logger.warning(
+                    "agent %s lost the lease of order %s; its result will not be reported", self.worker_id, order_id
+                )
             self.outcomes = [o for o in self.outcomes if o.order.pk in self.leases]
         services.agent_heartbeat(worker_id=self.worker_id, **self.tally.take())
+        services.order_expire_leases(max_attempts=self.settings.max_attempts)
+        services.payment_expire_unpaid(older_than_minutes=self.settings.payment_timeout_minutes)
 
     # --- one order, in a worker thread -----------------------------------------------
 
@@ -223,13 +204,13 @@ class Agent:
         """
         now = time.monotonic()
         for outcome in self.outcomes:
-            if outcome.order.pk in self.leases and self.leases[outcome.order.pk] <= now:
+            if self.leases.expired(outcome.order.pk, now=now):
                 logger.error(
                     "agent %s: could not report order %s while it held it; its lease will return it",
                     self.worker_id,
                     outcome.order.order_no,
                 )
-                del self.leases[outcome.order.pk]
+                self.leases.lose(outcome.order.pk)
         # Without a lease (lost at a renewal, or run out above) the result is not ours to report.
         self.outcomes = [o for o in self.outcomes if o.order.pk in self.leases]
         done = [o.order for o in self.outcomes if o.error is None]
@@ -238,7 +219,7 @@ class Agent:
             self.outcomes = [o for o in self.outcomes if o.error is not None]
             self.tally.add("completed", len(completed))
             for order in done:
-                self.leases.pop(order.pk, None)
+                self.leases.lose(order.pk)
                 if order.pk in completed:
                     logger.info("agent %s: order %s completed", self.worker_id, order.order_no)
                 else:
@@ -247,15 +228,15 @@ class Agent:
             order, error = self.outcomes[0]
             self._report_failure(order, error)
             self.outcomes.pop(0)
-            self.leases.pop(order.pk, None)
+            self.leases.lose(order.pk)
 
     def _report_failure(self, order: Order, error: str) -> None:
         try:
-            if order.attempts >= self.max_attempts:
+            if order.attempts >= self.settings.max_attempts:
                 services.order_fail(order=order, worker_id=self.worker_id, error=error)
                 outcome = "failed"
             else:
-                delay = self.retry_base_seconds * 2 ** (order.attempts - 1)
+                delay = retry_delay(attempts=order.attempts, base_seconds=self.settings.retry_base_seconds)
                 services.order_retry(order=order, worker_id=self.worker_id, error=error, delay_seconds=delay)
                 outcome = "retried"
         except IllegalTransition:
@@ -267,7 +248,8 @@ class Agent:
     # --- stopping --------------------------------------------------------------------
 
     def _shut_down(self) -> None:
-        deadline = time.monotonic() + self.shutdown_seconds
+        """Lets running orders finish for up to `shutdown_seconds`, then releases the rest."""
+        deadline = time.monotonic() + self.settings.shutdown_seconds
         while (self.in_flight or self.outcomes) and time.monotonic() < deadline:
             if self.in_flight:
                 wait(list(self.in_flight.values()), timeout=min(1.0, max(deadline - time.monotonic(), 0)))
@@ -277,14 +259,8 @@ class Agent:
                 connections.close_all()
                 self.stopping.wait(0.5)
         unfinished = list(self.in_flight)
-        for pk in unfinished:
-            try:
-                order = Order.objects.get(pk=pk)
-                services.order_release(order=order, worker_id=self.worker_id, error="the agent is stopping")
-            except (IllegalTransition, Order.DoesNotExist):
-                pass
-            except DATABASE_ERRORS:
-                logger.error("agent %s: could not release order %s; its lease will return it", self.worker_id, pk)
+        for order in unfinished:
+            self._release(order)
         self.pool.shutdown(wait=False, cancel_futures=True)
         try:
             services.agent_heartbeat(worker_id=self.worker_id, **self.tally.take())
@@ -292,19 +268,12 @@ class Agent:
         except DATABASE_ERRORS:
             pass
         logger.info("agent %s stopped (%d orders released)", self.worker_id, len(unfinished))
-        self.unfinished = unfinished
+        self.unfinished = [order.pk for order in unfinished]
 
-    def _until_database_answers(self, call) -> None:
-        backoff = max(self.poll_seconds / 4, 0.05)
-        while not self.stopping.is_set():
-            try:
-                close_old_connections()
-                call()
-                return
-            except DATABASE_ERRORS as error:
-                logger.warning(
-                    "agent %s: database unavailable (%s); retrying in %.1f s", self.worker_id, error, backoff
-                )
-                connections.close_all()
-                self.stopping.wait(backoff)
-                backoff = min(backoff * 2, max(self.poll_seconds, 0.1))
+    def _release(self, order: Order) -> None:
+        try:
+            services.order_release(order=order, worker_id=self.worker_id, error="the agent is stopping")
+        except IllegalTransition:
+            pass  # no longer ours: its lease ran out and a sweep took it back
+        except DATABASE_ERRORS:
+            logger.error("agent %s: could not release order %s; its lease will return it", self.worker_id, order.pk)
