@@ -9,8 +9,8 @@ refunds it once its attempts are used up). Results are reported only by the agen
 that still holds the claim, so no order is completed twice.
 
 `loop` is the loop itself (`AgentLoop`); `settings` what it runs by; `leases` which
-orders it holds and until when; `retrying` how long it waits while the database is
-away, and before an order's next attempt.
+orders it holds and until when; `outcomes` what it has to report; `retrying` how long
+it waits while the database is away, and before an order's next attempt.
 """
 
 from orders.agent.loop import AgentLoop

@@ -11,13 +11,12 @@ import socket
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from django.db import close_old_connections, connection, connections
 
 from orders import selectors, services
 from orders.agent.leases import Leases
+from orders.agent.outcomes import Outcome, Tally
 from orders.agent.retrying import DATABASE_ERRORS, Backoff, retry_delay
 from orders.agent.settings import AgentSettings
 from orders.errors import IllegalTransition
@@ -29,33 +28,6 @@ logger = logging.getLogger("orders.agent")
 
 def new_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
-
-
-@dataclass
-class Tally:
-    """Outcomes since the last heartbeat."""
-
-    completed: int = 0
-    failed: int = 0
-    retried: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, outcome: str, count: int = 1) -> None:
-        with self.lock:
-            setattr(self, outcome, getattr(self, outcome) + count)
-
-    def take(self) -> dict[str, int]:
-        with self.lock:
-            counts = {"completed": self.completed, "failed": self.failed, "retried": self.retried}
-            self.completed = self.failed = self.retried = 0
-            return counts
-
-
-class Outcome(NamedTuple):
-    """What a worker thread found; the loop reports it while the lease lasts."""
-
-    order: Order
-    error: str | None  # None: done
 
 
 class AgentLoop:
