@@ -31,6 +31,8 @@ def new_worker_id() -> str:
 
 
 class AgentLoop:
+    """One agent: `run` works until `stop` is called, or with `once` until the queue is empty."""
+
     def __init__(
         self,
         *,
