@@ -140,7 +140,7 @@ class AgentLoop:
         self._report()
 
     def _beat_and_sweep(self) -> None:
-        """Renews this agent's leases and beats; returns to the queue what dead agents left."""
+        """Renews this agent's leases and beats; sweeps the leases dead agents left, and unpaid payments."""
         if self.leases:
             asked_at = time.monotonic()
             held = services.order_renew_leases(
