@@ -1,7 +1,7 @@
 """The menu: one declarative list; each role sees exactly the items it may use.
 
 Each item names the permission its page requires (None: any signed-in user); the
-page's view is guarded by the same permission (dashboard.permissions), which a
+page's view is guarded by the same permission (dashboard.accounts.permissions), which a
 test checks item by item.
 """
 

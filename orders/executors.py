@@ -14,6 +14,7 @@ import random
 import time
 import urllib.error
 import urllib.request
+from typing import Protocol
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -26,6 +27,10 @@ ALIASES = {
     "webhook": "orders.executors.WebhookExecutor",
     "instant": "orders.executors.InstantExecutor",
 }
+
+
+class Executor(Protocol):
+    def execute(self, order: Order) -> None: ...
 
 
 class ExecutionFailed(Exception):
@@ -124,5 +129,5 @@ def executor_class(path: str | None = None) -> type:
         raise ImproperlyConfigured(f"ORDER_EXECUTOR={path!r} is not an executor.") from exc
 
 
-def get_executor(path: str | None = None):
+def get_executor(path: str | None = None) -> Executor:
     return executor_class(path)()

@@ -11,12 +11,12 @@ from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
-from django.db.models import Case, CharField, Count, F, Sum, Value, When
+from django.db.models import Case, CharField, Count, F, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from orders.models import Customer, LedgerEntry, Level, Order, OrderStatus, Payment, Product
+from orders.models import Agent, Customer, LedgerEntry, Level, Order, OrderStatus, Payment, Product
 from orders.money import round_money
 
 
@@ -205,3 +205,22 @@ def levels_with_counts():
 
 def products_with_tiers():
     return Product.objects.prefetch_related("tiers")
+
+
+def agents_all() -> QuerySet[Agent]:
+    """Every agent that has run, for the Agents page."""
+    return Agent.objects.all()
+
+
+def orders_running_on(worker_ids: list[str]) -> dict[str, list[str]]:
+    """The order numbers each of `worker_ids` holds right now: one query."""
+    held: dict[str, list[str]] = {}
+    running = Order.objects.filter(status=OrderStatus.RUNNING, claimed_by__in=worker_ids)
+    for worker_id, order_no in running.values_list("claimed_by", "order_no"):
+        held.setdefault(worker_id, []).append(order_no)
+    return held
+
+
+def orders_left_to_run() -> bool:
+    """Whether any order is pending (a retry's wait included) or running."""
+    return Order.objects.filter(status__in=[OrderStatus.PENDING, OrderStatus.RUNNING]).exists()

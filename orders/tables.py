@@ -24,6 +24,7 @@ from dashboard.ui.tables import (
     newest_first,
     post_button,
 )
+from orders import selectors
 from orders.models import Agent, Customer, LedgerEntry, Level, Order, OrderStatus, Payment, Product
 
 
@@ -239,13 +240,7 @@ class AgentTable(ListTable):
     @cached_property
     def running_orders(self) -> dict[str, list[str]]:
         """The orders each agent on this page holds right now: one query."""
-        workers = [row.record.worker_id for row in self.paginated_rows]
-        held: dict[str, list[str]] = {}
-        for worker, order_no in Order.objects.filter(status=OrderStatus.RUNNING, claimed_by__in=workers).values_list(
-            "claimed_by", "order_no"
-        ):
-            held.setdefault(worker, []).append(order_no)
-        return held
+        return selectors.orders_running_on([row.record.worker_id for row in self.paginated_rows])
 
     def render_state(self, record):
         if record.stopped_at:

@@ -22,11 +22,10 @@ from django.test import Client
 from django.utils import timezone
 
 from orders import services
-from orders.agent import Agent
+from orders.agent import AgentLoop, AgentSettings
 from orders.errors import IllegalTransition
 from orders.executors import ExecutionFailed, InstantExecutor, WebhookExecutor
-from orders.models import Agent as AgentRow
-from orders.models import LedgerKind, Order, OrderEvent, OrderStatus, PaymentKind
+from orders.models import Agent, LedgerKind, Order, OrderEvent, OrderStatus, PaymentKind
 from orders.tests.conftest import assert_invariants
 from orders.tests.factories import make_admin, make_customer, make_product, place
 
@@ -44,15 +43,11 @@ def orders_for(count: int, quantity: int = 1):
     return [place(customer, product, quantity) for _ in range(count)]
 
 
-def agent(**options) -> Agent:
-    defaults = {
-        "executor": InstantExecutor(),
-        "poll_seconds": 0.01,
-        "once": True,
-        "concurrency": 4,
-        "retry_base_seconds": 0,
-    }
-    return Agent(**{**defaults, **options})
+def agent_loop(*, executor=None, once: bool = True, **settings) -> AgentLoop:
+    defaults = {"poll_seconds": 0.01, "concurrency": 4, "retry_base_seconds": 0}
+    return AgentLoop(
+        executor=executor or InstantExecutor(), once=once, settings=AgentSettings(**{**defaults, **settings})
+    )
 
 
 # Worker threads have connections of their own: the data must be committed. Every
@@ -62,19 +57,19 @@ def agent(**options) -> Agent:
 class TestInProcess:
     def test_drains_the_queue_and_completes_each_order_once(self):
         orders = orders_for(30)
-        runner = agent()
+        runner = agent_loop()
         runner.run()
         assert Counter(Order.objects.values_list("status", flat=True)) == {OrderStatus.COMPLETED: 30}
         completed = OrderEvent.objects.filter(to_status=OrderStatus.COMPLETED)
         assert completed.count() == 30 and len({e.order_id for e in completed}) == 30
-        row = AgentRow.objects.get(worker_id=runner.worker_id)
+        row = Agent.objects.get(worker_id=runner.worker_id)
         assert row.completed == 30 and row.stopped_at is not None
         assert {o.attempts for o in Order.objects.filter(pk__in=[o.pk for o in orders])} == {1}
         assert_invariants()
 
     def test_failures_retry_then_fail_with_a_refund(self):
         (order,) = orders_for(1)
-        agent(executor=AlwaysFails(), max_attempts=3).run()
+        agent_loop(executor=AlwaysFails(), max_attempts=3).run()
         order.refresh_from_db()
         assert order.status == OrderStatus.FAILED and order.attempts == 3 and order.last_error == "the target refused"
         notes = list(order.events.values_list("to_status", flat=True))
@@ -122,7 +117,7 @@ class TestInProcess:
             def execute(self, order):
                 time.sleep(2.5)
 
-        agent(executor=Slow(), lease_seconds=1).run()
+        agent_loop(executor=Slow(), lease_seconds=1).run()
         order.refresh_from_db()
         assert order.status == OrderStatus.COMPLETED and order.attempts == 1
 
@@ -134,7 +129,7 @@ class TestInProcess:
             def execute(self, order):
                 gate.wait(10)
 
-        runner = agent(executor=Slow(), once=False, shutdown_seconds=0.2)
+        runner = agent_loop(executor=Slow(), once=False, shutdown_seconds=0.2)
         thread = threading.Thread(target=runner.run)
         thread.start()
         try:
@@ -160,14 +155,14 @@ class TestInProcess:
             return real_claim(**kwargs)
 
         monkeypatch.setattr(services, "order_claim", flaky_claim)
-        runner = agent()
+        runner = agent_loop()
         started = time.monotonic()
         runner.run()
         assert Counter(Order.objects.values_list("status", flat=True)) == {OrderStatus.COMPLETED: 3}
         assert time.monotonic() - started < 10
 
     def test_the_agents_page(self):
-        AgentRow.objects.create(
+        Agent.objects.create(
             worker_id="gone-1",
             host="h",
             pid=1,
@@ -277,7 +272,7 @@ class TestProcesses:
             OrderEvent.objects.filter(to_status=OrderStatus.COMPLETED).values_list("order_id", flat=True)
         )
         assert len(completions) == 1000 and set(completions.values()) == {1}
-        workers = set(AgentRow.objects.values_list("worker_id", flat=True))
+        workers = set(Agent.objects.values_list("worker_id", flat=True))
         assert len(workers) == 4
         print(f"\n1,000 orders, 4 agent processes, instant executor: {elapsed:.1f} s, {1000 / elapsed:.0f} orders/s")
         assert_invariants()
@@ -333,5 +328,5 @@ class TestProcesses:
         assert time.monotonic() - sent < 25
         assert not Order.objects.filter(status=OrderStatus.RUNNING).exists()
         assert Counter(Order.objects.values_list("status", flat=True)) == {OrderStatus.PENDING: 6}
-        assert AgentRow.objects.get().stopped_at is not None
+        assert Agent.objects.get().stopped_at is not None
         assert_invariants()

@@ -4,15 +4,15 @@ from django.http import HttpRequest, HttpResponse
 
 from dashboard.accounts.permissions import permission_required
 from dashboard.ui.lists import render_list
+from orders import selectors
 from orders.executors import executor_class
 from orders.filters import AgentFilter
-from orders.models import Agent
 from orders.tables import AgentTable
 
 
 @permission_required("orders.view_all_orders")
 def agent_list(request: HttpRequest) -> HttpResponse:
-    filterset = AgentFilter(request.GET or None, queryset=Agent.objects.all())
+    filterset = AgentFilter(request.GET or None, queryset=selectors.agents_all())
     return render_list(
         request,
         filterset=filterset,

@@ -2,9 +2,9 @@ import os
 import signal
 import threading
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from orders.agent import Agent
+from orders.agent import AgentLoop, AgentSettings
 from orders.executors import get_executor
 
 
@@ -29,19 +29,26 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="Drain the queue, then exit.")
 
     def handle(self, *args, **options):
-        agent = Agent(
+        given = {
+            "concurrency": options["concurrency"],
+            "poll_seconds": options["poll_interval"],
+            "batch_size": options["batch_size"],
+            "lease_seconds": options["lease_seconds"],
+        }
+        try:
+            agent_settings = AgentSettings(**{name: value for name, value in given.items() if value is not None})
+        except ValueError as error:
+            raise CommandError(error) from error
+        agent = AgentLoop(
+            settings=agent_settings,
             worker_id=options["worker_id"],
             executor=get_executor(options["executor"]),
-            concurrency=options["concurrency"],
-            poll_seconds=options["poll_interval"],
-            batch_size=options["batch_size"],
-            lease_seconds=options["lease_seconds"],
             once=options["once"],
         )
         signal.signal(signal.SIGTERM, agent.stop)
         signal.signal(signal.SIGINT, agent.stop)
         self.stdout.write(
-            f"Agent {agent.worker_id}: executor {type(agent.executor).__name__}, {agent.concurrency} at a time."
+            f"Agent {agent.worker_id}: executor {type(agent.executor).__name__}, {agent.settings.concurrency} at a time."
         )
         agent.run()
         self.stdout.write(f"Agent {agent.worker_id} stopped; {len(agent.unfinished)} unfinished order(s) released.")
