@@ -1,4 +1,4 @@
-"""The ceilings the platform's pages are held to (SPEC's benchmark issue).
+"""The ceilings the platform's pages are held to (bench/README.md).
 
 `bare` is the least a Django view can do; `table` is the least a signed-in page
 listing orders can do: session and user from the database, 25 rows in one query,

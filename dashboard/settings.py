@@ -1,8 +1,8 @@
 """Order Platform settings.
 
-Everything is read from the environment (SPEC §8). The defaults are safe: debug is
-off unless `DJANGO_DEBUG` says otherwise, and with debug off the app refuses to start
-without `DJANGO_SECRET_KEY`. Production behaviour is switched on by the environment;
+Everything is read from the environment (every variable is in the README's
+Configuration table). The defaults are safe: debug is off unless `DJANGO_DEBUG` says
+otherwise, and with debug off the app refuses to start without `DJANGO_SECRET_KEY`. Production behaviour is switched on by the environment;
 nothing exists only in production.
 """
 

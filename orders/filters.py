@@ -1,4 +1,4 @@
-"""What each list can be filtered by: one FilterSet per list (SPEC §7 parameter names).
+"""What each list can be filtered by: one FilterSet per list (the parameters of docs/http.md, "Lists").
 
 The table, its CSV export and its counts all use `filterset.qs`.
 """
@@ -134,7 +134,7 @@ class ProductFilter(ListFilterSet):
 
 
 class OrderFilter(ListFilterSet):
-    """The order center (SPEC §7). Customers get the same filters minus the customer's:
+    """The order center (docs/http.md). Customers get the same filters minus the customer's:
     their `q` matches order numbers only and there is no level filter."""
 
     # distinct=False: status is the order's own column, so rows cannot repeat, and a

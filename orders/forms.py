@@ -109,7 +109,7 @@ class QuoteForm(forms.Form):
 
 
 class OrderForm(QuoteForm, PlainLabelsForm):
-    # Optional: an order posted without it is paid from the balance (SPEC §7's fields).
+    # Optional: an order posted without it is paid from the balance (docs/http.md's fields).
     method = forms.ChoiceField(
         label="Pay with",
         choices=PaymentMethod.choices,

@@ -1,4 +1,4 @@
-"""The money invariants of SPEC §5, checked over the whole database.
+"""The money invariants of docs/invariants.md, checked over the whole database.
 
 Used by `manage.py check_ledger` and by the tests after every money operation.
 Sums and rounding are done in Python with Decimal (SQLite would add in floating

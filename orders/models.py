@@ -1,4 +1,4 @@
-"""The domain of SPEC §4.
+"""The domain, as docs/domain.md describes it.
 
 Every invariant a database can hold is a constraint here, so that a bug (or a raw
 UPDATE) elsewhere is refused by the database itself. Writes happen only in
@@ -106,7 +106,7 @@ class OrderStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-# The only legal moves of the status pipeline (SPEC §4).
+# The only legal moves of the status pipeline (docs/domain.md, "The status pipeline").
 ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
     OrderStatus.AWAITING_PAYMENT: frozenset({OrderStatus.PENDING, OrderStatus.CANCELLED}),
     OrderStatus.PENDING: frozenset({OrderStatus.RUNNING, OrderStatus.CANCELLED}),

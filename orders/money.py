@@ -15,7 +15,7 @@ def round_money(value: Decimal | int | str) -> Decimal:
 
 
 def order_amount(*, unit_price: Decimal, quantity: int, percent: int) -> Decimal:
-    """What a customer pays: list price times quantity times their level's percent (I6)."""
+    """What a customer pays: list price times quantity times their level's percent (I6, docs/invariants.md)."""
     return round_money(unit_price * quantity * percent / Decimal(100))
 
 

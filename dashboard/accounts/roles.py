@@ -1,4 +1,4 @@
-"""The two roles of SPEC §3, as Django groups.
+"""The two roles (docs/domain.md, "Accounts"), as Django groups.
 
 The groups and their permissions are created by a data migration
 (dashboard/migrations); code asks for permissions, never for group names.

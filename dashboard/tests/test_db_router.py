@@ -1,4 +1,4 @@
-"""The primary/replica router and read-your-writes (SPEC §1, §8; dashboard/db_router.py)."""
+"""The primary/replica router and read-your-writes (dashboard/db_router.py; docs/architecture.md)."""
 
 import time
 from collections.abc import Callable

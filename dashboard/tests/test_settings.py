@@ -1,4 +1,4 @@
-"""Settings from the environment (SPEC §8).
+"""Settings from the environment (the README's Configuration table).
 
 Settings are read once per process, so each case imports them in a fresh Python
 process with an environment of its own.

@@ -1,4 +1,4 @@
-"""I4 in the database: ledger rows are never updated or deleted.
+"""I4 (docs/invariants.md) in the database: ledger rows are never updated or deleted.
 
 PostgreSQL refuses UPDATE and DELETE; TRUNCATE (which only test teardown uses)
 stays possible. SQLite refuses UPDATE; DELETE stays possible there because

@@ -1,4 +1,4 @@
-"""The money services under real contention, on PostgreSQL (SPEC §5).
+"""The money services under real contention, on PostgreSQL (docs/invariants.md).
 
 Each scenario starts its callers together at a barrier, one database connection
 per thread, so that they really race for the same rows; then the main thread

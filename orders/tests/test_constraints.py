@@ -1,4 +1,4 @@
-"""The database itself refuses rows that break an invariant (SPEC §4–5).
+"""The database itself refuses rows that break an invariant (docs/domain.md, docs/invariants.md).
 
 Every write here bypasses save() and the services (QuerySet.update(), bulk_create()
 or raw SQL), because the constraints exist for the day a bug elsewhere, a data fix

@@ -1,4 +1,4 @@
-"""Money services under random sequences of steps (SPEC §5; STYLE.md, Tests).
+"""Money services under random sequences of steps (docs/invariants.md).
 
 A hypothesis state machine tops up and deducts balances, places and cancels orders,
 runs the agent's claim / complete / fail / release, changes customer levels and

@@ -1,4 +1,4 @@
-"""The `admin` and `customer` groups with their permissions (SPEC §3).
+"""The `admin` and `customer` groups with their permissions (docs/domain.md, "Accounts").
 
 The lists are frozen here, as a migration must be; a later permission is granted
 by a later migration.

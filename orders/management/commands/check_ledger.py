@@ -4,7 +4,7 @@ from orders.invariants import run_checks
 
 
 class Command(BaseCommand):
-    help = "Verifies the money invariants I1–I6 over the whole database; exits 1 naming offending rows."
+    help = "Verifies the money invariants I1–I6 (docs/invariants.md) over the whole database; exits 1 naming offending rows."
 
     def handle(self, *args, **options):
         failed = 0
