@@ -20,9 +20,9 @@ from orders.errors import (
     ProductUnavailable,
     QuantityBelowMinimum,
 )
+from orders.gateways.base import Gateway
 from orders.models import (
     Customer,
-    LedgerEntry,
     LedgerKind,
     Order,
     OrderEvent,
@@ -34,16 +34,17 @@ from orders.models import (
     PriceTier,
     Product,
 )
-from orders.money import MAX_MONEY, order_amount, round_money
-from orders.references import new_entry_no, new_order_no, new_payment_no
+from orders.money import MAX_MONEY, round_money
+from orders.pricing import Quote, quote
+from orders.references import new_order_no, new_payment_no
 from orders.services.ledger import (
     Actor,
     _check_idempotency_key,
     _check_text,
     _lock_customer,
-    _move_balance,
     _refund,
     _transition,
+    _write_ledger,
 )
 
 # What the column holds; a larger quantity is refused here with a clear error rather
@@ -51,8 +52,9 @@ from orders.services.ledger import (
 MAX_QUANTITY = 2_147_483_647
 
 
-def order_quote(*, customer: Customer, product: Product, quantity: int) -> tuple[PriceTier, Decimal]:
-    """The tier that prices `quantity` units, and what the customer would pay (I6)."""
+def order_quote(*, customer: Customer, product: Product, quantity: int) -> Quote:
+    """What `quantity` units of `product` cost `customer` (I6), or the domain error
+    saying why they cannot be ordered."""
     if not product.active:
         raise ProductUnavailable
     if quantity < 1:
@@ -65,12 +67,12 @@ def order_quote(*, customer: Customer, product: Product, quantity: int) -> tuple
         if smallest is None:
             raise ProductUnavailable
         raise QuantityBelowMinimum(f"The minimum quantity for {product} is {smallest.min_quantity}.")
-    if tier.unit_price * quantity > MAX_MONEY:
+    priced = quote(tier=tier, quantity=quantity, percent=customer.level.percent)
+    if priced.list_amount > MAX_MONEY:
         raise InvalidAmount("This order is too large; order a smaller quantity.")
-    amount = order_amount(unit_price=tier.unit_price, quantity=quantity, percent=customer.level.percent)
-    if amount <= 0:
+    if priced.amount <= 0:
         raise InvalidAmount("This order's amount rounds to zero; order a larger quantity.")
-    return tier, amount
+    return priced
 
 
 def order_place(
@@ -86,25 +88,13 @@ def order_place(
     callback_url: str = "",
     return_url: str = "",
 ) -> Order:
-    """Charges the balance and queues the order as pending, or writes nothing.
+    """Places an order, or writes nothing.
 
-    With `method` card or ATM nothing is charged: the order waits for the gateway
-    (`awaiting_payment`) with a pending charge payment carrying the gateway's token
-    and pay URL (or ATM account); `payment_settle` takes it from there.
+    Paid from the balance, the order is charged and queued as pending. By card or
+    ATM nothing is charged: the order waits for the gateway (`awaiting_payment`) with
+    a pending charge, which gets the gateway's token and pay URL (or ATM account);
+    `payment_settle` takes it from there.
     """
-    if method != PaymentMethod.BALANCE:
-        return _order_place_through_gateway(
-            customer=customer,
-            product=product,
-            quantity=quantity,
-            target=target,
-            memo=memo,
-            idempotency_key=idempotency_key,
-            actor=actor,
-            method=method,
-            callback_url=callback_url,
-            return_url=return_url,
-        )
     _check_idempotency_key(idempotency_key)
     _check_text(target, field="target", max_length=Order._meta.get_field("target").max_length, required=True)
     _check_text(memo, field="memo", max_length=Order._meta.get_field("memo").max_length)
@@ -112,15 +102,17 @@ def order_place(
         locked = _lock_customer(customer.pk)
         previous = Order.objects.filter(customer=locked, idempotency_key=idempotency_key).first()
         if previous is not None:
-            same = (previous.product_id, previous.quantity, previous.target, previous.memo)
-            paid_from_balance = previous.payments.filter(kind=PaymentKind.CHARGE, method=PaymentMethod.BALANCE).exists()
-            if same != (product.pk, quantity, target, memo) or not paid_from_balance:
+            charge = previous.payments.filter(kind=PaymentKind.CHARGE).first()
+            placed = (previous.product_id, previous.quantity, previous.target, previous.memo, charge and charge.method)
+            if placed != (product.pk, quantity, target, memo, method):
                 raise IdempotencyConflict
             return previous
+        from_balance = method == PaymentMethod.BALANCE
+        # After the replay: an order placed before its gateway was switched off is still its key's answer.
+        gateway = None if from_balance else _gateway_taking(method)
         # The caller's copy may predate a deactivation.
         product = Product.objects.get(pk=product.pk)
-        tier, amount = order_quote(customer=locked, product=product, quantity=quantity)
-        balance_after = _move_balance(locked, -amount)
+        priced = order_quote(customer=locked, product=product, quantity=quantity)
         order = Order.objects.create(
             order_no=new_order_no(),
             customer=locked,
@@ -128,91 +120,54 @@ def order_place(
             quantity=quantity,
             target=target,
             memo=memo,
-            unit_price=tier.unit_price,
-            list_amount=tier.unit_price * quantity,
-            percent=locked.level.percent,
-            amount=amount,
-            status=OrderStatus.PENDING,
+            unit_price=priced.unit_price,
+            list_amount=priced.list_amount,
+            percent=priced.percent,
+            amount=priced.amount,
+            status=OrderStatus.PENDING if from_balance else OrderStatus.AWAITING_PAYMENT,
             idempotency_key=idempotency_key,
         )
-        Payment.objects.create(
-            payment_no=new_payment_no(),
-            order=order,
-            method=PaymentMethod.BALANCE,
-            kind=PaymentKind.CHARGE,
-            status=PaymentStatus.SUCCEEDED,
-            amount=amount,
-        )
-        LedgerEntry.objects.create(
-            entry_no=new_entry_no(),
-            customer=locked,
-            kind=LedgerKind.CHARGE,
-            amount=-amount,
-            balance_after=balance_after,
-            order=order,
-            actor=actor,
-            idempotency_key=f"order:{order.order_no}:charge",
-        )
-        OrderEvent.objects.create(
-            order=order, from_status="", to_status=OrderStatus.PENDING, actor=actor, note="Placed"
-        )
-        return order
-
-
-def _order_place_through_gateway(
-    *, customer, product, quantity, target, memo, idempotency_key, actor, method, callback_url, return_url
-) -> Order:
-    _check_idempotency_key(idempotency_key)
-    _check_text(target, field="target", max_length=Order._meta.get_field("target").max_length, required=True)
-    _check_text(memo, field="memo", max_length=Order._meta.get_field("memo").max_length)
-    with transaction.atomic():
-        locked = _lock_customer(customer.pk)
-        previous = Order.objects.filter(customer=locked, idempotency_key=idempotency_key).first()
-        if previous is not None:
-            payment = previous.payments.filter(kind=PaymentKind.CHARGE).first()
-            same = (previous.product_id, previous.quantity, previous.target, previous.memo, payment and payment.method)
-            if same != (product.pk, quantity, target, memo, method):
-                raise IdempotencyConflict
-            return previous
-        # After the replay: an order placed before its gateway was switched off is still its key's answer.
-        gateway = gateways.get_gateway()
-        if gateway is None or method not in gateway.methods:
-            raise InvalidRequest("This payment method is not available; pay from your balance.")
-        product = Product.objects.get(pk=product.pk)
-        tier, amount = order_quote(customer=locked, product=product, quantity=quantity)
-        order = Order.objects.create(
-            order_no=new_order_no(),
-            customer=locked,
-            product=product,
-            quantity=quantity,
-            target=target,
-            memo=memo,
-            unit_price=tier.unit_price,
-            list_amount=tier.unit_price * quantity,
-            percent=locked.level.percent,
-            amount=amount,
-            status=OrderStatus.AWAITING_PAYMENT,
-            idempotency_key=idempotency_key,
-        )
-        payment = Payment.objects.create(
+        charge = Payment.objects.create(
             payment_no=new_payment_no(),
             order=order,
             method=method,
             kind=PaymentKind.CHARGE,
-            status=PaymentStatus.PENDING,
-            amount=amount,
+            status=PaymentStatus.SUCCEEDED if from_balance else PaymentStatus.PENDING,
+            amount=order.amount,
         )
-        return_url = return_url.replace("ORDER_NO", order.order_no)
-        token, pay_url = gateway.create_payment(payment, callback_url=callback_url, return_url=return_url)
-        Payment.objects.filter(pk=payment.pk).update(provider_token=token, pay_url=pay_url)
+        if from_balance:
+            _write_ledger(
+                customer=locked,
+                kind=LedgerKind.CHARGE,
+                amount=-order.amount,
+                idempotency_key=f"order:{order.order_no}:charge",
+                actor=actor,
+                order=order,
+            )
         OrderEvent.objects.create(
             order=order,
             from_status="",
-            to_status=OrderStatus.AWAITING_PAYMENT,
+            to_status=order.status,
             actor=actor,
-            note="Placed; awaiting " + ("the card payment" if method == PaymentMethod.CARD else "the ATM transfer"),
+            note="Placed" if from_balance else f"Placed; awaiting the {_paying_by(method)}",
         )
+        if gateway is not None:
+            token, pay_url = gateway.create_payment(
+                charge, callback_url=callback_url, return_url=return_url.replace("ORDER_NO", order.order_no)
+            )
+            Payment.objects.filter(pk=charge.pk).update(provider_token=token, pay_url=pay_url)
         return order
+
+
+def _gateway_taking(method: str) -> Gateway:
+    gateway = gateways.get_gateway()
+    if gateway is None or method not in gateway.methods:
+        raise InvalidRequest("This payment method is not available; pay from your balance.")
+    return gateway
+
+
+def _paying_by(method: str) -> str:
+    return "card payment" if method == PaymentMethod.CARD else "ATM transfer"
 
 
 def payment_callback_receive(*, gateway, body: bytes, headers) -> Payment:

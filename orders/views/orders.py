@@ -130,9 +130,7 @@ def order_create(request: HttpRequest) -> HttpResponse:
         initial = {"idempotency_key": new_idempotency_key(), "quantity": 1, **request.GET.dict()}
         form = OrderForm(initial=initial, methods=methods)
         return render(
-            request,
-            "orders/order_form.html",
-            {"form": form, "customer": customer, "quote": _quote(customer, form.initial)},
+            request, "orders/order_form.html", {"form": form, "customer": customer, **_quote(customer, form.initial)}
         )
     form = OrderForm(request.POST, methods=methods)
     status = 422
@@ -151,7 +149,7 @@ def order_create(request: HttpRequest) -> HttpResponse:
             status = 409 if isinstance(refused, IdempotencyConflict) else 422
         else:
             return _placed(request, order)
-    context = {"form": form, "customer": customer, "quote": _quote(customer, request.POST)}
+    context = {"form": form, "customer": customer, **_quote(customer, request.POST)}
     return render(request, "orders/order_form.html", context, status=status)
 
 
@@ -173,27 +171,20 @@ def order_quote(request: HttpRequest) -> HttpResponse:
     customer = selectors.customer_for(request.user)
     if customer is None:
         raise Http404("Only customers place orders.")
-    return render(
-        request, "orders/order_form.html#quote", {"quote": _quote(customer, request.GET), "customer": customer}
-    )
+    return render(request, "orders/order_form.html#quote", {"customer": customer, **_quote(customer, request.GET)})
 
 
-def _quote(customer, data) -> dict | None:
-    """What the order would cost, or why it cannot be placed; None until a product is chosen."""
+def _quote(customer, data) -> dict:
+    """The quote partial's context: what the order would cost (`quote`, the balance
+    after it and whether it is short), or why it cannot be placed (`quote_error`);
+    nothing until a product is chosen."""
     form = QuoteForm(data)
     if not form.is_valid():
-        return {"error": next(iter(form.errors.values()))[0]} if form.data.get("product") else None
-    product, quantity = form.cleaned_data["product"], form.cleaned_data["quantity"]
+        return {"quote_error": next(iter(form.errors.values()))[0]} if form.data.get("product") else {}
     try:
-        tier, amount = services.order_quote(customer=customer, product=product, quantity=quantity)
+        quote = services.order_quote(
+            customer=customer, product=form.cleaned_data["product"], quantity=form.cleaned_data["quantity"]
+        )
     except OrderPlatformError as refused:
-        return {"error": refused.message}
-    return {
-        "tier": tier,
-        "quantity": quantity,
-        "list_amount": tier.unit_price * quantity,
-        "percent": customer.level.percent,
-        "amount": amount,
-        "balance_after": customer.balance - amount,
-        "short": amount > customer.balance,
-    }
+        return {"quote_error": refused.message}
+    return {"quote": quote, "balance_after": customer.balance - quote.amount, "short": quote.amount > customer.balance}
