@@ -1,5 +1,10 @@
 """Domain errors raised by orders.services; views translate them to HTTP."""
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from orders.models import Order
+
 
 class OrderPlatformError(Exception):
     """Base of every domain error. `message` is safe to show to the user."""
@@ -45,3 +50,14 @@ class InvalidRequest(OrderPlatformError):
 
 class InUse(OrderPlatformError):
     message = "This is in use and cannot be deleted."
+
+
+class PaymentNotStarted(OrderPlatformError):
+    """The gateway could not start the payment of an order just placed: the order is
+    cancelled (`order`) and nothing was charged."""
+
+    message = "The payment could not be started, so the order was cancelled; nothing was charged."
+
+    def __init__(self, message: str | None = None, *, order: "Order") -> None:
+        super().__init__(message)
+        self.order = order

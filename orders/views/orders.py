@@ -15,7 +15,7 @@ from django_tables2 import RequestConfig
 from dashboard.links import public_url
 from dashboard.permissions import permission_required
 from orders import gateways, selectors, services
-from orders.errors import IdempotencyConflict, InsufficientBalance, OrderPlatformError
+from orders.errors import IdempotencyConflict, InsufficientBalance, OrderPlatformError, PaymentNotStarted
 from orders.executors import executor_class
 from orders.filters import OrderFilter, reference
 from orders.forms import OrderForm, QuoteForm, new_idempotency_key
@@ -144,6 +144,9 @@ def order_create(request: HttpRequest) -> HttpResponse:
                 callback_url=public_url("payment_callback", gateway.name) if gateway else "",
                 return_url=public_url("order_detail", "ORDER_NO"),
             )
+        except PaymentNotStarted as not_started:
+            messages.error(request, not_started.message)
+            return redirect("order_detail", not_started.order.order_no)
         except OrderPlatformError as refused:
             form.add_error("quantity" if isinstance(refused, InsufficientBalance) else None, refused.message)
             status = 409 if isinstance(refused, IdempotencyConflict) else 422
@@ -160,7 +163,7 @@ def _placed(request: HttpRequest, order) -> HttpResponse:
             request, f"Order {order.order_no} is placed; {money(order.amount)} was charged to your balance."
         )
         return redirect("order_detail", order.order_no)
-    if charge.method == PaymentMethod.CARD and charge.status == PaymentStatus.PENDING:
+    if charge.method == PaymentMethod.CARD and charge.status == PaymentStatus.PENDING and charge.pay_url:
         return redirect(charge.pay_url)
     return redirect("order_detail", order.order_no)
 
