@@ -13,6 +13,12 @@ result and writes nothing; with other parameters it raises IdempotencyConflict.
 Keys are checked after the customer's row is locked, so concurrent repeats of one
 key are serialized and only the first one writes.
 
+Nothing that reaches outside (a payment gateway, a text message) runs inside a
+transaction or under a lock: it runs once the service's writes are committed, so a
+write rolled back never sent anything, and a slow provider holds no lock. The
+services that do (`order_place` by card or ATM, `customer_create` with a link) are
+called outside a transaction.
+
 The modules: `ledger` (the shared primitives: locks, the balance's compare-and-set,
 ledger entries, status moves, refunds), `customers`, `catalog`, `balances`,
 `ordering` (quotes, placing, cancelling, gateway payments) and `fulfilment` (the
