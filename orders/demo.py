@@ -45,7 +45,7 @@ from orders.models import (
     PriceTier,
     Product,
 )
-from orders.money import order_amount
+from orders.pricing import Quote, quote
 from orders.references import ALPHABET, ENTRY_NO_LENGTH, ORDER_NO_LENGTH, PAYMENT_NO_LENGTH
 
 ADMIN_USERNAME = "admin"
@@ -303,10 +303,7 @@ class PlannedOrder:
     order_no: str
     customer: Customer
     product: Product
-    quantity: int
-    unit_price: Decimal
-    amount: Decimal
-    percent: int
+    quote: Quote
     method: str
     status: str
     placed_at: datetime
@@ -332,19 +329,15 @@ def _plan_order(
     smallest = tiers[0].min_quantity
     quantity = smallest * rng.choice([1, 1, 1, 2, 3, 5, 10, 20, 50]) + rng.randrange(smallest or 1)
     tier = max((t for t in tiers if t.min_quantity <= quantity), key=lambda t: t.min_quantity)
-    percent = customer.level.percent
     method = rng.choices([PaymentMethod.BALANCE, PaymentMethod.CARD, PaymentMethod.ATM], [85, 10, 5])[0]
     plan = PlannedOrder(
         index=index,
         order_no="",
         customer=customer,
         product=product,
-        quantity=quantity,
-        unit_price=tier.unit_price,
-        percent=percent,
+        quote=quote(tier=tier, quantity=quantity, percent=customer.level.percent),
         method=method,
         status="",
-        amount=order_amount(unit_price=tier.unit_price, quantity=quantity, percent=percent),
         placed_at=placed_at,
     )
     at = placed_at
@@ -400,19 +393,14 @@ def _plan_order(
 
 def _plan_queued(index: int, customer: Customer, product: Product, placed_at: datetime) -> PlannedOrder:
     tier = min(product.tiers.all(), key=lambda tier: tier.min_quantity)
-    quantity = tier.min_quantity
-    percent = customer.level.percent
     return PlannedOrder(
         index=index,
         order_no="",
         customer=customer,
         product=product,
-        quantity=quantity,
-        unit_price=tier.unit_price,
-        percent=percent,
+        quote=quote(tier=tier, quantity=tier.min_quantity, percent=customer.level.percent),
         method=PaymentMethod.BALANCE,
         status=OrderStatus.PENDING,
-        amount=order_amount(unit_price=tier.unit_price, quantity=quantity, percent=percent),
         placed_at=placed_at,
         events=[(placed_at, "", OrderStatus.PENDING, "Placed")],
         paid=True,
@@ -480,13 +468,13 @@ def _write_orders(plans: list[PlannedOrder], now: datetime, report: Report, prog
                     order_no=plan.order_no,
                     customer=plan.customer,
                     product=plan.product,
-                    quantity=plan.quantity,
+                    quantity=plan.quote.quantity,
                     target=f"https://{plan.customer.user.username}.{plan.order_no[:4].lower()}."
                     f"example.com/{TARGET_SITES[plan.index % len(TARGET_SITES)]}",
-                    unit_price=plan.unit_price,
-                    list_amount=plan.unit_price * plan.quantity,
-                    percent=plan.percent,
-                    amount=plan.amount,
+                    unit_price=plan.quote.unit_price,
+                    list_amount=plan.quote.list_amount,
+                    percent=plan.quote.percent,
+                    amount=plan.quote.amount,
                     status=plan.status,
                     attempts=plan.attempts,
                     last_error=plan.last_error,
@@ -525,7 +513,7 @@ def _write_payments(plans: list[PlannedOrder], rng: random.Random, report: Repor
                 method=plan.method,
                 kind=PaymentKind.CHARGE,
                 status=charge_status,
-                amount=plan.amount,
+                amount=plan.quote.amount,
                 provider_token=f"demo_{plan.order_no.lower()}" if gateway else "",
                 pay_url=f"822-0000-{plan.order_no[-6:]}" if plan.method == PaymentMethod.ATM else "",
                 created_at=placed,
@@ -538,7 +526,7 @@ def _write_payments(plans: list[PlannedOrder], rng: random.Random, report: Repor
                     method=PaymentMethod.BALANCE,
                     kind=PaymentKind.REFUND,
                     status=PaymentStatus.SUCCEEDED,
-                    amount=plan.amount,
+                    amount=plan.quote.amount,
                     created_at=plan.refunded_at,
                     updated_at=plan.refunded_at,
                 )
@@ -623,23 +611,23 @@ def _write_ledger(
                 yield entry(
                     customer,
                     kind,
-                    plan.amount,
+                    plan.quote.amount,
                     at,
                     order_id=plan.pk,
                     memo=f"Refund of {plan.status} order {plan.order_no}",
                     idempotency_key=f"order:{plan.order_no}:refund",
                 )
             else:
-                if balances[customer.pk] < plan.amount:
+                if balances[customer.pk] < plan.quote.amount:
                     # Topped up shortly before the order, never before the last movement.
-                    short = plan.amount - balances[customer.pk]
+                    short = plan.quote.amount - balances[customer.pk]
                     amount = Decimal((int(short) // 500 + 1) * 500 + rng.choice([0, 500, 1000, 2000]))
                     earliest = last_at.get(customer.pk, at - timedelta(hours=1))
                     yield top_up(customer, amount, max(earliest, at - timedelta(minutes=rng.uniform(1, 60))))
                 yield entry(
                     customer,
                     kind,
-                    -plan.amount,
+                    -plan.quote.amount,
                     at,
                     order_id=plan.pk,
                     actor=customer.user,

@@ -1,7 +1,12 @@
 """Domain errors raised by orders.services; views answer them through
 `dashboard.ui.refusals` (each error's `kind` gives its HTTP status)."""
 
+from typing import TYPE_CHECKING
+
 from dashboard.ui.refusals import CONFLICT, Refusal
+
+if TYPE_CHECKING:
+    from orders.models import Order
 
 
 class OrderPlatformError(Refusal):
@@ -48,3 +53,14 @@ class InvalidRequest(OrderPlatformError):
 class InUse(OrderPlatformError):
     kind = CONFLICT
     message = "This is in use and cannot be deleted."
+
+
+class PaymentNotStarted(OrderPlatformError):
+    """The gateway could not start the payment of an order just placed: the order is
+    cancelled (`order`) and nothing was charged."""
+
+    message = "The payment could not be started, so the order was cancelled; nothing was charged."
+
+    def __init__(self, message: str | None = None, *, order: "Order") -> None:
+        super().__init__(message)
+        self.order = order

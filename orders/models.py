@@ -2,7 +2,7 @@
 
 Every invariant a database can hold is a constraint here, so that a bug (or a raw
 UPDATE) elsewhere is refused by the database itself. Writes happen only in
-orders/services.py; these classes hold state and single-object rules. Timestamps
+orders/services/; these classes hold state and single-object rules. Timestamps
 default to now rather than using auto_now: services set `updated_at` in their
 conditional updates, and seed_demo inserts a history with its own times.
 """

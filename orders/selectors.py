@@ -29,7 +29,7 @@ def sees_everything(user: AbstractBaseUser) -> bool:
 # the operator's machines) are for admins.
 SUPPORT = "Support"
 FULFILMENT = "Fulfilment"
-# Where orders/services.py names the agent in an order's notes and last error.
+# Where orders/services/fulfilment.py names the agent in an order's notes and last error.
 _AGENT_NAMED = re.compile(r"\b(Claimed by|Completed by|Released by|[Ff]ailed on|The lease of) [^\s:]+")
 
 

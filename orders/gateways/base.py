@@ -43,11 +43,18 @@ class Gateway:
     def create_payment(self, payment: Payment, *, callback_url: str, return_url: str = "") -> tuple[str, str]:
         """(provider token, pay URL or ATM account number) for a new pending charge.
         The provider calls `callback_url` when it settles and sends the customer back
-        to `return_url` from its card page."""
+        to `return_url` from its card page.
+
+        Called once the charge is committed, outside any transaction. Whatever it
+        raises means the payment did not start: the order is cancelled."""
         raise NotImplementedError
 
     def query_status(self, payment: Payment) -> str:
-        """ "paid", "unpaid" or "failed", as the provider knows it now."""
+        """ "paid", "unpaid" or "failed", as the provider knows it now.
+
+        Also asked of a charge without a token, whose `create_payment` never answered:
+        a provider that finds payments by our `payment_no` can say; one that cannot
+        answers "failed" (or raises), and the charge is cancelled."""
         raise NotImplementedError
 
     def verify_callback(self, body: bytes, headers) -> Settlement:

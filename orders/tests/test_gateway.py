@@ -2,18 +2,33 @@
 sandbox, expiry, refunds as store credit, and their races."""
 
 import json
+import socket
+import threading
 import time
+import urllib.request
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from django.utils import timezone
 
 from orders import services
-from orders.errors import IllegalTransition
+from orders.errors import IllegalTransition, PaymentNotStarted
 from orders.gateways.base import sign
-from orders.models import LedgerKind, Order, OrderStatus, Payment, PaymentKind, PaymentMethod, PaymentStatus
+from orders.models import (
+    Customer,
+    LedgerEntry,
+    LedgerKind,
+    Order,
+    OrderStatus,
+    Payment,
+    PaymentKind,
+    PaymentMethod,
+    PaymentStatus,
+)
+from orders.sandbox.gateway import SandboxGateway
 from orders.sandbox.models import SandboxCharge
 from orders.tests.conftest import assert_invariants
 from orders.tests.factories import key, make_admin, make_customer, make_product
@@ -206,3 +221,221 @@ def test_admins_find_gateway_payments_by_token_number_method_and_status():
     assert found(q=charge.provider_token) == [charge.pk]
     assert found(q=charge.payment_no) == [charge.pk]
     assert found(method="atm", status="pending") == [charge.pk]
+
+
+# --- a provider that fails, is slow, or is watched --------------------------------------
+
+
+class ProviderFails(SandboxGateway):
+    """Refuses every new payment with whatever its client library raises."""
+
+    def create_payment(self, payment, *, callback_url, return_url=""):
+        raise RuntimeError("the provider answered 500")
+
+
+class ProviderTimesOut(SandboxGateway):
+    """Takes the connection and never answers: the client's timeout ends the call."""
+
+    def create_payment(self, payment, *, callback_url, return_url=""):
+        with socket.create_server(("127.0.0.1", 0)) as silent:
+            host, port = silent.getsockname()
+            urllib.request.urlopen(f"http://{host}:{port}/payments", data=b"{}", timeout=0.2)
+        raise AssertionError("a silent provider answered")
+
+
+class Crash(BaseException):
+    """The process dying in the middle of the call (SIGKILL, a lost pod): nothing after it runs."""
+
+
+class ProcessDies(SandboxGateway):
+    def create_payment(self, payment, *, callback_url, return_url=""):
+        super().create_payment(payment, callback_url=callback_url, return_url=return_url)
+        raise Crash
+
+
+class ProviderSlowerThanTheTimeout(SandboxGateway):
+    """Answers only after the expiry sweep has given up on the payment."""
+
+    def create_payment(self, payment, *, callback_url, return_url=""):
+        services.payment_expire_unpaid(older_than_minutes=0)
+        return super().create_payment(payment, callback_url=callback_url, return_url=return_url)
+
+
+class ProviderFindsItPaid(SandboxGateway):
+    """Finds a payment by our payment number, token or not, and says it was paid."""
+
+    def query_status(self, payment):
+        return "paid"
+
+
+class ProviderWatched(SandboxGateway):
+    """Records how the platform calls it: inside a transaction? Is the customer locked?
+    Are the order and its charge committed (visible to another connection)?"""
+
+    seen: dict = {}
+
+    def create_payment(self, payment, *, callback_url, return_url=""):
+        self.seen["in_atomic_block"] = connection.in_atomic_block
+        if connection.vendor == "postgresql":
+            customer_id = Order.objects.filter(pk=payment.order_id).values_list("customer_id", flat=True).get()
+            probe = threading.Thread(target=self._look_from_another_connection, args=(customer_id, payment.pk))
+            probe.start()
+            probe.join(timeout=30)
+        return super().create_payment(payment, callback_url=callback_url, return_url=return_url)
+
+    def _look_from_another_connection(self, customer_id: int, payment_id: int) -> None:
+        try:
+            self.seen["charge_committed"] = Payment.objects.filter(pk=payment_id).exists()
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT id FROM {Customer._meta.db_table} WHERE id = %s FOR UPDATE NOWAIT", [customer_id]
+                )
+            self.seen["customer_locked"] = False
+        except DatabaseError:
+            self.seen["customer_locked"] = True
+        finally:
+            connection.close()
+
+
+def use_gateway(settings, gateway: type[SandboxGateway]) -> None:
+    settings.PAYMENT_GATEWAY = f"{gateway.__module__}.{gateway.__qualname__}"
+
+
+def card_order(customer: Customer, idempotency_key: str | None = None) -> Order:
+    return services.order_place(
+        customer=customer,
+        product=make_product(tiers=((1, "12.50"),)),
+        quantity=2,
+        target="https://example.com",
+        idempotency_key=idempotency_key or key(),
+        method=PaymentMethod.CARD,
+        callback_url="http://testserver" + CALLBACK,
+        return_url="http://testserver/orders/ORDER_NO/",
+    )
+
+
+def expire(order: Order, minutes: int = 31) -> None:
+    Payment.objects.filter(order=order).update(created_at=timezone.now() - timedelta(minutes=minutes))
+
+
+@pytest.mark.django_db
+class TestAPaymentThatCannotStart:
+    @pytest.mark.parametrize("provider", [ProviderFails, ProviderTimesOut])
+    def test_the_order_is_cancelled_and_nothing_is_charged(self, settings, provider):
+        use_gateway(settings, provider)
+        customer = make_customer("100")
+        ledger = list(LedgerEntry.objects.values_list())
+        with pytest.raises(PaymentNotStarted) as refused:
+            card_order(customer)
+        order = Order.objects.get(customer=customer)
+        charge = charge_of(order)
+        assert refused.value.order == order and refused.value.order.status == OrderStatus.CANCELLED
+        assert order.order_no in refused.value.message
+        assert order.status == OrderStatus.CANCELLED and order.finished_at is not None
+        assert (charge.status, charge.provider_token, charge.pay_url) == (PaymentStatus.FAILED, "", "")
+        assert list(order.events.order_by("id").values_list("to_status", "note")) == [
+            (OrderStatus.AWAITING_PAYMENT, "Placed; awaiting the card payment"),
+            (OrderStatus.CANCELLED, "Card payment could not be started by Sandbox"),
+        ]
+        assert Customer.objects.get(pk=customer.pk).balance == Decimal("100")
+        assert list(LedgerEntry.objects.values_list()) == ledger
+        assert not order.payments.filter(kind=PaymentKind.REFUND).exists()
+        assert_invariants()
+
+    def test_the_customer_is_told_on_the_cancelled_order(self, settings):
+        use_gateway(settings, ProviderFails)
+        customer = make_customer("0")
+        client = Client()
+        client.force_login(customer.user)
+        data = {"product": make_product().pk, "quantity": 1, "target": "t", "idempotency_key": key(), "method": "card"}
+        response = client.post("/orders/new/", data)
+        order = Order.objects.get(customer=customer)
+        assert response.status_code == 302 and response["Location"] == f"/orders/{order.order_no}/"
+        page = client.get(response["Location"])
+        assert "could not be started" in page.text and "nothing was charged" in page.text
+        assert order.status == OrderStatus.CANCELLED
+        replayed = client.post("/orders/new/", data)
+        assert replayed["Location"] == f"/orders/{order.order_no}/" and Order.objects.count() == 1
+
+    def test_a_payment_the_sweep_gave_up_on_meanwhile_stays_cancelled(self, settings):
+        use_gateway(settings, ProviderSlowerThanTheTimeout)
+        customer = make_customer("0")
+        with pytest.raises(PaymentNotStarted):
+            card_order(customer)
+        order = Order.objects.get(customer=customer)
+        assert order.status == OrderStatus.CANCELLED
+        assert (charge_of(order).status, charge_of(order).provider_token) == (PaymentStatus.FAILED, "")
+        assert_invariants()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_provider_is_called_after_the_commit_outside_any_transaction_and_lock(settings):
+    use_gateway(settings, ProviderWatched)
+    ProviderWatched.seen = {}
+    order = card_order(make_customer("0"))
+    # Another connection's view needs PostgreSQL: on SQLite the test database is in memory, with table locks.
+    other_connection = {"charge_committed": True, "customer_locked": False} if connection.vendor == "postgresql" else {}
+    assert ProviderWatched.seen == {"in_atomic_block": False, **other_connection}
+    assert charge_of(order).provider_token.startswith("sbx_")
+
+
+@pytest.mark.django_db
+class TestTheCrashWindow:
+    """The order and its charge are committed, then the process dies or the provider's
+    answer is lost: the charge has no token, so no callback can reach it."""
+
+    def test_a_process_dying_in_the_call_leaves_the_order_awaiting_with_a_tokenless_charge(self, settings):
+        use_gateway(settings, ProcessDies)
+        customer = make_customer("0")
+        with pytest.raises(Crash):
+            card_order(customer, idempotency_key="the first click")
+        order = Order.objects.get(customer=customer)
+        assert order.status == OrderStatus.AWAITING_PAYMENT
+        assert (charge_of(order).status, charge_of(order).provider_token) == (PaymentStatus.PENDING, "")
+        client = Client()
+        client.force_login(customer.user)
+        again = {"product": order.product_id, "quantity": 2, "target": order.target, "method": "card"}
+        replayed = client.post("/orders/new/", {**again, "idempotency_key": "the first click"})
+        assert replayed["Location"] == f"/orders/{order.order_no}/"
+        page = client.get(replayed["Location"]).text
+        assert "is being started with the payment provider" in page and "Pay by card now" not in page
+        expire(order)
+        assert services.payment_expire_unpaid(older_than_minutes=30) == 1
+        order.refresh_from_db()
+        assert order.status == OrderStatus.CANCELLED and charge_of(order).status == PaymentStatus.FAILED
+        assert_invariants()
+
+    def test_the_sweep_cancels_a_tokenless_charge_after_the_timeout_and_leaves_one_in_flight(self):
+        stuck, in_flight = gateway_order(), gateway_order()
+        Payment.objects.filter(order__in=[stuck, in_flight]).update(provider_token="", pay_url="")
+        expire(stuck)
+        assert services.payment_expire_unpaid(older_than_minutes=30) == 1
+        stuck.refresh_from_db(), in_flight.refresh_from_db()
+        assert stuck.status == OrderStatus.CANCELLED and charge_of(stuck).status == PaymentStatus.FAILED
+        assert stuck.events.get(to_status=OrderStatus.CANCELLED).note == (
+            "Card payment not made (the gateway never confirmed it was started; expired after 30 minutes)"
+        )
+        assert in_flight.status == OrderStatus.AWAITING_PAYMENT and charge_of(in_flight).status == PaymentStatus.PENDING
+        assert services.payment_expire_unpaid(older_than_minutes=30) == 0
+        assert_invariants()
+
+    def test_a_tokenless_charge_the_gateway_finds_paid_is_queued(self, settings):
+        order = gateway_order()
+        Payment.objects.filter(order=order).update(provider_token="", pay_url="")
+        expire(order)
+        use_gateway(settings, ProviderFindsItPaid)
+        assert services.payment_expire_unpaid(older_than_minutes=30) == 1
+        order.refresh_from_db()
+        assert order.status == OrderStatus.PENDING and charge_of(order).status == PaymentStatus.SUCCEEDED
+        assert_invariants()
+
+    def test_without_a_gateway_a_tokenless_charge_is_cancelled_and_one_with_a_token_waits(self, settings):
+        tokenless, tokened = gateway_order(), gateway_order()
+        Payment.objects.filter(order=tokenless).update(provider_token="", pay_url="")
+        expire(tokenless), expire(tokened)
+        settings.PAYMENT_GATEWAY = ""
+        assert services.payment_expire_unpaid(older_than_minutes=30) == 1
+        tokenless.refresh_from_db(), tokened.refresh_from_db()
+        assert tokenless.status == OrderStatus.CANCELLED and tokened.status == OrderStatus.AWAITING_PAYMENT
+        assert services.payment_expire_unpaid(older_than_minutes=30) == 0
+        assert_invariants()

@@ -1,7 +1,10 @@
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError
 
+from dashboard.accounts import sms
 from orders import services
 from orders.errors import (
     IdempotencyConflict,
@@ -39,6 +42,38 @@ def counts() -> tuple[int, int, int, int]:
 
 def balance_of(customer: Customer) -> Decimal:
     return Customer.objects.get(pk=customer.pk).balance
+
+
+class TestCustomerCreate:
+    @pytest.fixture
+    def texts(self, settings) -> list[tuple[str, str]]:
+        settings.SMS_BACKEND = "locmem"
+        sms.outbox.clear()
+        return sms.outbox
+
+    def create(self, **kwargs):
+        request = {"username": "amy", "password": None, "name": "Amy", "mobile": "+8613700000001"}
+        return services.customer_create(**{**request, "level": make_level(), **kwargs})
+
+    def test_a_set_password_link_is_texted_once_the_customer_is_committed(self, texts):
+        customer = self.create(send_set_password_link=True)
+        ((to, text),) = texts
+        assert to == customer.mobile and "/account/set-password/" in text
+        assert customer.set_password_link_sent is True
+
+    def test_nothing_is_texted_unless_asked(self, texts):
+        assert self.create().set_password_link_sent is False and texts == []
+
+    def test_a_text_that_cannot_be_sent_leaves_the_customer_created(self, settings):
+        settings.SMS_BACKEND = ""
+        customer = self.create(send_set_password_link=True)
+        assert customer.set_password_link_sent is False and Customer.objects.filter(pk=customer.pk).exists()
+
+    def test_no_text_is_sent_when_the_creation_rolls_back(self, texts):
+        taken = make_customer()
+        with pytest.raises(IntegrityError):
+            self.create(mobile=taken.mobile, send_set_password_link=True)
+        assert texts == [] and not get_user_model().objects.filter(username="amy").exists()
 
 
 class TestBalance:

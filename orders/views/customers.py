@@ -1,19 +1,14 @@
 """The admin's customers: list, create, edit, detail, and balance top-up / deduction."""
 
 from django.contrib import messages
-from django.contrib.auth.tokens import default_token_generator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import trigger_client_event
 
 from dashboard.accounts import services as accounts
-from dashboard.accounts import sms
 from dashboard.accounts.permissions import permission_required
 from dashboard.ui.formatting import format_money
-from dashboard.ui.links import public_url
 from dashboard.ui.lists import render_list
 from orders import selectors, services
 from orders.errors import InsufficientBalance, OrderPlatformError
@@ -56,17 +51,6 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _send_set_password_link(customer) -> None:
-    link = public_url(
-        "password_set",
-        urlsafe_base64_encode(force_bytes(customer.user.pk)),
-        default_token_generator.make_token(customer.user),
-    )
-    sms.get_backend().send(
-        customer.mobile, f"Welcome to Order Platform. Set your password (the link works once): {link}"
-    )
-
-
 @permission_required("orders.add_customer")
 @require_http_methods(["GET", "POST"])
 def customer_create(request: HttpRequest) -> HttpResponse:
@@ -81,22 +65,21 @@ def customer_create(request: HttpRequest) -> HttpResponse:
             mobile=data["mobile"],
             level=data["level"],
             created_by=request.user,
+            send_set_password_link=not set_now,
         )
         if set_now:
             messages.success(request, f"Customer {customer.user.username} created. Give them their password.")
+        elif customer.set_password_link_sent:
+            messages.success(
+                request,
+                f"Customer {customer.user.username} created; a set-password link was texted to {customer.mobile}.",
+            )
         else:
-            try:
-                _send_set_password_link(customer)
-                messages.success(
-                    request,
-                    f"Customer {customer.user.username} created; a set-password link was texted to {customer.mobile}.",
-                )
-            except OSError:
-                messages.warning(
-                    request,
-                    f"Customer {customer.user.username} created, but the text could not be sent. "
-                    "Set a password for them with Edit, or try again later.",
-                )
+            messages.warning(
+                request,
+                f"Customer {customer.user.username} created, but the text could not be sent. "
+                "Set a password for them with Edit, or try again later.",
+            )
         return redirect("customer_detail", customer.pk)
     return render(request, "orders/customer_form.html", {"form": form}, status=422 if form.is_bound else 200)
 

@@ -17,7 +17,7 @@ from dashboard.ui.formatting import format_money
 from dashboard.ui.links import public_url
 from dashboard.ui.lists import render_list
 from orders import gateways, selectors, services
-from orders.errors import InsufficientBalance, OrderPlatformError
+from orders.errors import InsufficientBalance, OrderPlatformError, PaymentNotStarted
 from orders.executors import executor_class
 from orders.filters import OrderFilter, reference
 from orders.forms import OrderForm, QuoteForm, new_idempotency_key
@@ -130,9 +130,7 @@ def order_create(request: HttpRequest) -> HttpResponse:
         initial = {"idempotency_key": new_idempotency_key(), "quantity": 1, **request.GET.dict()}
         form = OrderForm(initial=initial, methods=methods)
         return render(
-            request,
-            "orders/order_form.html",
-            {"form": form, "customer": customer, "quote": _quote(customer, form.initial)},
+            request, "orders/order_form.html", {"form": form, "customer": customer, **_quote(customer, form.initial)}
         )
     form = OrderForm(request.POST, methods=methods)
     status = 422
@@ -146,12 +144,15 @@ def order_create(request: HttpRequest) -> HttpResponse:
                 callback_url=public_url("payment_callback", gateway.name) if gateway else "",
                 return_url=public_url("order_detail", "ORDER_NO"),
             )
+        except PaymentNotStarted as not_started:
+            messages.error(request, not_started.message)
+            return redirect("order_detail", not_started.order.order_no)
         except OrderPlatformError as refused:
             form.add_error("quantity" if isinstance(refused, InsufficientBalance) else None, refused.message)
             status = refused.status
         else:
             return _placed(request, order)
-    context = {"form": form, "customer": customer, "quote": _quote(customer, request.POST)}
+    context = {"form": form, "customer": customer, **_quote(customer, request.POST)}
     return render(request, "orders/order_form.html", context, status=status)
 
 
@@ -162,7 +163,7 @@ def _placed(request: HttpRequest, order) -> HttpResponse:
             request, f"Order {order.order_no} is placed; {format_money(order.amount)} was charged to your balance."
         )
         return redirect("order_detail", order.order_no)
-    if charge.method == PaymentMethod.CARD and charge.status == PaymentStatus.PENDING:
+    if charge.method == PaymentMethod.CARD and charge.status == PaymentStatus.PENDING and charge.pay_url:
         return redirect(charge.pay_url)
     return redirect("order_detail", order.order_no)
 
@@ -173,27 +174,20 @@ def order_quote(request: HttpRequest) -> HttpResponse:
     customer = selectors.customer_for(request.user)
     if customer is None:
         raise Http404("Only customers place orders.")
-    return render(
-        request, "orders/order_form.html#quote", {"quote": _quote(customer, request.GET), "customer": customer}
-    )
+    return render(request, "orders/order_form.html#quote", {"customer": customer, **_quote(customer, request.GET)})
 
 
-def _quote(customer, data) -> dict | None:
-    """What the order would cost, or why it cannot be placed; None until a product is chosen."""
+def _quote(customer, data) -> dict:
+    """The quote partial's context: what the order would cost (`quote`, the balance
+    after it and whether it is short), or why it cannot be placed (`quote_error`);
+    nothing until a product is chosen."""
     form = QuoteForm(data)
     if not form.is_valid():
-        return {"error": next(iter(form.errors.values()))[0]} if form.data.get("product") else None
-    product, quantity = form.cleaned_data["product"], form.cleaned_data["quantity"]
+        return {"quote_error": next(iter(form.errors.values()))[0]} if form.data.get("product") else {}
     try:
-        tier, amount = services.order_quote(customer=customer, product=product, quantity=quantity)
+        quote = services.order_quote(
+            customer=customer, product=form.cleaned_data["product"], quantity=form.cleaned_data["quantity"]
+        )
     except OrderPlatformError as refused:
-        return {"error": refused.message}
-    return {
-        "tier": tier,
-        "quantity": quantity,
-        "list_amount": tier.unit_price * quantity,
-        "percent": customer.level.percent,
-        "amount": amount,
-        "balance_after": customer.balance - amount,
-        "short": amount > customer.balance,
-    }
+        return {"quote_error": refused.message}
+    return {"quote": quote, "balance_after": customer.balance - quote.amount, "short": quote.amount > customer.balance}
