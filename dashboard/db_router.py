@@ -38,7 +38,7 @@ def is_pinned() -> bool:
 class PrimaryReplicaRouter:
     def db_for_read(self, model, **hints):
         replicas = replica_aliases()
-        if not replicas or _pinned.get() or connections[DEFAULT_DB_ALIAS].in_atomic_block:
+        if not replicas or is_pinned() or connections[DEFAULT_DB_ALIAS].in_atomic_block:
             return DEFAULT_DB_ALIAS
         # Related objects follow the instance they hang off, once it is safe to.
         instance = hints.get("instance")
@@ -47,7 +47,7 @@ class PrimaryReplicaRouter:
         return random.choice(replicas)
 
     def db_for_write(self, model, **hints):
-        _pinned.set(True)
+        pin_to_primary()
         _wrote.set(True)
         return DEFAULT_DB_ALIAS
 
