@@ -204,9 +204,6 @@ class OrderTable(ListTable):
             "Cancel order",
             danger=True,
             confirm=f"Cancel order {record.order_no}? Its {format_money(record.amount)} goes back to the balance.",
-            vals='{"row": "1"}',
-            target="closest tr",
-            swap="outerHTML",
         )
 
 

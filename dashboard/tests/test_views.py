@@ -202,7 +202,7 @@ class TestUsers:
 
         response = client.post(f"/users/{customer.user_id}/deactivate/", headers={"HX-Request": "true"})
 
-        assert response.status_code == 204 and "users-changed" in response["HX-Trigger"]
+        assert response.status_code == 204 and "users-table-changed" in response["HX-Trigger"]
         assert "is deactivated and signed out everywhere" in response["HX-Trigger"]
         customer.user.refresh_from_db()
         assert not customer.user.is_active

@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from dashboard.accounts.permissions import permission_required
-from dashboard.ui.htmx import redirect_after_post
+from dashboard.ui.htmx import HtmxHttpRequest, row_action_done
 from dashboard.ui.lists import render_list
 from orders import selectors, services
 from orders.errors import OrderPlatformError
@@ -45,7 +45,7 @@ def level_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 @permission_required("orders.change_level")
 @require_POST
-def level_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def level_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     level = get_object_or_404(Level, pk=pk)
     try:
         services.level_delete(level=level)
@@ -53,7 +53,7 @@ def level_delete(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, refused.message)
     else:
         messages.success(request, f"Deleted level {level.name}.")
-    return redirect_after_post(request, "level_list")
+    return row_action_done(request, region="levels-table", redirect_to="level_list")
 
 
 # Customers may view products (to order them), but this page is the admin's catalogue.
@@ -99,19 +99,19 @@ def product_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 @permission_required("orders.change_product")
 @require_POST
-def product_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+def product_toggle(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     product = get_object_or_404(Product, pk=pk)
     services.product_set_active(product=product, active=not product.active)
     messages.success(
         request,
         f"{product.name} is {'active again' if product.active else 'deactivated: it can no longer be ordered'}.",
     )
-    return redirect_after_post(request, "product_list")
+    return row_action_done(request, region="products-table", redirect_to="product_list")
 
 
 @permission_required("orders.change_product")
 @require_POST
-def product_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def product_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     product = get_object_or_404(Product, pk=pk)
     try:
         services.product_delete(product=product)
@@ -119,4 +119,4 @@ def product_delete(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, refused.message)
     else:
         messages.success(request, f"Deleted {product.name}.")
-    return redirect_after_post(request, "product_list")
+    return row_action_done(request, region="products-table", redirect_to="product_list")

@@ -165,4 +165,4 @@ def _balance_changed(request: HttpRequest, customer, entry) -> HttpResponse:
     if not request.htmx:
         return redirect("customer_detail", customer.pk)
     response = render(request, "orders/balance_form.html#balance-changed", {"customer": customer})
-    return trigger_client_event(response, "ledger-changed")
+    return trigger_client_event(response, "ledger-table-changed")

@@ -14,6 +14,7 @@ from django_tables2 import RequestConfig
 
 from dashboard.accounts.permissions import permission_required
 from dashboard.ui.formatting import format_money
+from dashboard.ui.htmx import HtmxHttpRequest, redirect_after_post, row_action_done
 from dashboard.ui.links import public_url
 from dashboard.ui.lists import render_list
 from orders import gateways, selectors, services
@@ -69,12 +70,7 @@ def order_rows(request: HttpRequest) -> HttpResponse:
     numbers = request.GET.getlist("no")[:100]
     orders = list(selectors.orders_visible_to(request.user).filter(order_no__in=numbers))
     table = _table_of(request, orders)
-    still_open = [o.order_no for o in orders if o.status in (OrderStatus.PENDING, OrderStatus.RUNNING)]
-    response = render(
-        request,
-        "orders/order_list.html#order-rows",
-        {"table": table, "still_open": still_open, "poll_seconds": POLL_SECONDS},
-    )
+    response = render(request, "orders/order_list.html#order-rows", {"table": table, "poll_seconds": POLL_SECONDS})
     if any(o.status in (OrderStatus.FAILED, OrderStatus.CANCELLED) for o in orders):
         trigger_client_event(response, "balance-changed")  # a refund
     return response
@@ -99,7 +95,9 @@ def order_detail(request: HttpRequest, order_no: str) -> HttpResponse:
 
 @permission_required("orders.cancel_order")
 @require_POST
-def order_cancel(request: HttpRequest, order_no: str) -> HttpResponse:
+def order_cancel(request: HtmxHttpRequest, order_no: str) -> HttpResponse:
+    """From a row of the order list, a row action; from the order's own page (`from=order`),
+    that page again, whole."""
     order = selectors.order_get_for(request.user, order_no)
     try:
         order = services.order_cancel(order=order, actor=request.user)
@@ -109,14 +107,9 @@ def order_cancel(request: HttpRequest, order_no: str) -> HttpResponse:
         messages.success(
             request, f"Order {order.order_no} is cancelled; {format_money(order.amount)} was refunded to the balance."
         )
-    if not request.htmx:
-        return redirect("order_detail", order.order_no)
-    if request.POST.get("row"):
-        table = _table_of(request, [selectors.order_get_for(request.user, order_no)])
-        response = render(request, "orders/order_list.html#order-row", {"table": table})
-    else:
-        response = HttpResponseClientRedirect(reverse("order_detail", args=[order.order_no]))
-    return trigger_client_event(response, "balance-changed")
+    if request.POST.get("from") == "order":
+        return redirect_after_post(request, "order_detail", order.order_no)
+    return row_action_done(request, region="orders-table", redirect_to="order_list", events=["balance-changed"])
 
 
 @permission_required("orders.place_order")

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 
 import pytest
 from django.contrib.auth.models import Group
@@ -27,10 +28,18 @@ def test_the_page_the_htmx_region_and_vary(signed_in, kit_list):
     assert page.status_code == 200 and names(page) == ["g1"]
     assert b"<html>" in page.content and b'id="groups-table"' in page.content
     fragment = signed_in.get(kit_list, {"q": "g1"}, headers={"HX-Request": "true"})
-    assert fragment.content.startswith(b'<div id="groups-table">') and b"<html>" not in fragment.content
+    assert fragment.text.lstrip().startswith('<div id="groups-table"') and b"<html>" not in fragment.content
     assert "HX-Request" in fragment["Vary"]
     restore = signed_in.get(kit_list, headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
     assert b"<html>" in restore.content
+
+
+def test_the_region_reloads_itself_as_it_is_when_a_row_action_says_its_rows_changed(signed_in, kit_list):
+    fragment = signed_in.get(kit_list, {"q": "g", "sort": "-name", "page": 2}, headers={"HX-Request": "true"})
+    region = re.match(r"\s*(<div [^>]*>)", fragment.text).group(1)
+    assert 'id="groups-table"' in region and 'hx-get="/groups/?q=g&amp;sort=-name&amp;page=2"' in region
+    assert 'hx-trigger="groups-table-changed from:body"' in region
+    assert 'hx-target="this"' in region and 'hx-swap="outerHTML"' in region
 
 
 def test_invalid_filters_answer_422_with_no_rows(signed_in, kit_list):
