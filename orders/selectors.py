@@ -67,6 +67,11 @@ def order_get_for(user: AbstractBaseUser, order_no: str) -> Order:
     return get_object_or_404(orders_visible_to(user), order_no=order_no)
 
 
+def orders_recent_of(customer: Customer, viewer: AbstractBaseUser, *, count: int = 5) -> list[Order]:
+    """The customer's last `count` orders, newest first, as `viewer` may see them."""
+    return list(orders_visible_to(viewer).filter(customer=customer).order_by("-created_at", "-id")[:count])
+
+
 def payments_visible_to(user: AbstractBaseUser):
     payments = Payment.objects.select_related("order__customer", "order__product")
     if sees_everything(user):
@@ -164,11 +169,10 @@ def admin_dashboard() -> dict[str, object]:
 
 
 def customer_dashboard(customer: Customer, *, recent: int = 5) -> dict[str, object]:
-    orders = Order.objects.filter(customer=customer).select_related("product").order_by("-created_at", "-id")
     return {
         "balance": customer.balance,
-        "recent_orders": list(orders[:recent]),
-        "open_orders": orders.open().count(),
+        "recent_orders": orders_recent_of(customer, customer.user, count=recent),
+        "open_orders": Order.objects.filter(customer=customer).open().count(),
     }
 
 

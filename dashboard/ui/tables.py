@@ -112,6 +112,9 @@ class ListTable(tables.Table):
     meaning: accessor (with choice labels), empty values and default, and a
     `render_<name>` on the table or `render` on the column."""
 
+    # The list's region (render_list sets it); a short table shown whole has none.
+    region = ""
+
     @cached_property
     def csrf_token(self) -> str:
         return get_token(self.request)

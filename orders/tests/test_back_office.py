@@ -214,7 +214,21 @@ class TestCustomers:
         customer = make_customer("12.34")
         page = admin_client.get(f"/customers/{customer.pk}/")
         assert page.status_code == 200 and "CNY 12.34" in page.text and 'id="ledger-table"' in page.text
+        assert "No orders yet." in page.text
         assert admin_client.get("/customers/999999/").status_code == 404
+
+    def test_detail_shows_the_last_orders_in_the_order_lists_table_and_only_this_customers(self, admin_client):
+        customer, other = make_customer("200"), make_customer("100")
+        product = make_product()
+        mine = [place(customer, product) for _ in range(11)]
+        theirs = place(other, product)
+        page = admin_client.get(f"/customers/{customer.pk}/", {"sort": "amount", "page": "2"}).text
+        recent = page[page.index('id="orders-title"') : page.index('id="ledger-table"')]
+        assert re.findall(r'<tr id="order-(\w+)">', recent) == [order.order_no for order in reversed(mine[1:])]
+        assert theirs.order_no not in recent and mine[0].order_no not in recent
+        assert (
+            'aria-labelledby="orders-title"' in recent and 'class="sort' not in recent and "Cancel order" not in recent
+        )
 
     def test_list_filters(self, admin_client):
         rich, poor = make_customer("500", level=make_level(90, "Gold")), make_customer("1")

@@ -359,6 +359,33 @@ class TestCancelAndLiveStatus:
         rows = client.get("/orders/rows/", {"no": order.order_no}).text
         assert "Completed" in rows and "hx-trigger" not in rows
 
+    def test_the_detail_page_shows_payments_and_balance_changes_in_the_lists_tables(self):
+        customer = make_customer("50")
+        order = place(customer, make_product(tiers=((1, "20.00"),)))
+        services.order_cancel(order=order, actor=customer.user)
+        page = signed_in(customer.user).get(f"/orders/{order.order_no}/").text
+        charge, refund = Payment.objects.filter(order=order).order_by("created_at", "id")
+        payments = page[page.index('id="payments-title"') : page.index('id="ledger-title"')]
+        assert 'aria-labelledby="payments-title"' in payments
+        assert re.findall(r'<td class="mono">(\w+)</td><td >(\w+)</td>', payments) == [
+            (charge.payment_no, "Charge"),
+            (refund.payment_no, "Refund"),
+        ]
+        entries = page[page.index('id="ledger-title"') :]
+        assert re.findall(r'<td class="money">([^<]+)</td><td class="money">([^<]+)</td>', entries) == [
+            ("CNY -20.00", "CNY 30.00"),
+            ("CNY 20.00", "CNY 50.00"),
+        ]
+        assert 'class="sort' not in page and "Export CSV" not in page
+
+    def test_an_order_awaiting_its_transfer_has_no_balance_change_yet(self):
+        customer = make_customer("0")
+        client = signed_in(customer.user)
+        data = {"product": make_product().pk, "quantity": 1, "target": "t", "idempotency_key": "k", "method": "atm"}
+        page = client.get(client.post("/orders/new/", data)["Location"]).text
+        assert '<span class="status pending">Pending</span>' in page
+        assert '<td colspan="5" class="empty">No balance changes.</td>' in page
+
     def test_the_detail_page_polls_only_while_open(self):
         customer = make_customer("50")
         order = place(customer, make_product())

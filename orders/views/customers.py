@@ -14,13 +14,13 @@ from dashboard.accounts import sms
 from dashboard.accounts.permissions import permission_required
 from dashboard.ui.formatting import format_money
 from dashboard.ui.links import public_url
-from dashboard.ui.lists import render_list
+from dashboard.ui.lists import render_list, short_table
 from orders import selectors, services
 from orders.errors import InsufficientBalance, OrderPlatformError
 from orders.filters import CustomerFilter, LedgerFilter
 from orders.forms import BalanceForm, CustomerCreateForm, CustomerEditForm, new_idempotency_key
 from orders.models import LedgerKind
-from orders.tables import CustomerTable, LedgerTable
+from orders.tables import CustomerTable, LedgerTable, RecentOrderTable
 
 
 @permission_required("orders.view_customer")
@@ -51,7 +51,9 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         export_name=f"transactions-{customer.user.username}",
         context={
             "customer": customer,
-            "recent_orders": selectors.customer_dashboard(customer, recent=10)["recent_orders"],
+            "recent_orders": short_table(
+                request, RecentOrderTable, selectors.orders_recent_of(customer, request.user, count=10)
+            ),
         },
     )
 

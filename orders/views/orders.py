@@ -10,20 +10,19 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
-from django_tables2 import RequestConfig
 
 from dashboard.accounts.permissions import permission_required
 from dashboard.ui.formatting import format_money
 from dashboard.ui.htmx import HtmxHttpRequest, redirect_after_post, row_action_done
 from dashboard.ui.links import public_url
-from dashboard.ui.lists import render_list
+from dashboard.ui.lists import render_list, short_table
 from orders import gateways, selectors, services
 from orders.errors import InsufficientBalance, OrderPlatformError
 from orders.executors import executor_class
 from orders.filters import OrderFilter, reference
 from orders.forms import OrderForm, QuoteForm, new_idempotency_key
 from orders.models import OrderStatus, PaymentMethod, PaymentStatus
-from orders.tables import OrderTable
+from orders.tables import CustomerOrderTable, OrderLedgerTable, OrderPaymentTable, OrderTable
 
 # How often a page with open orders asks for their status.
 POLL_SECONDS = 3
@@ -49,17 +48,10 @@ def order_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-class CustomerOrderTable(OrderTable):
-    class Meta(OrderTable.Meta):
-        exclude = ("customer",)
-
-
 def _table_of(request: HttpRequest, orders: list) -> OrderTable:
-    """Rows of the order list outside the list itself (live status, a cancelled row)."""
+    """Rows of the order list outside the list itself (live status)."""
     table_class = OrderTable if selectors.sees_everything(request.user) else CustomerOrderTable
-    table = table_class(orders, orderable=False)
-    RequestConfig(request, paginate=False).configure(table)
-    return table
+    return short_table(request, table_class, orders)
 
 
 @permission_required("orders.view_order")
@@ -83,6 +75,8 @@ def order_detail(request: HttpRequest, order_no: str) -> HttpResponse:
     awaiting = next((p for p in history["payments"] if p.kind == "charge" and p.status == PaymentStatus.PENDING), None)
     context = {
         **history,
+        "payments_table": short_table(request, OrderPaymentTable, history["payments"]),
+        "ledger_table": short_table(request, OrderLedgerTable, history["ledger_entries"]),
         "order": order,
         "awaiting": awaiting,
         "poll_seconds": POLL_SECONDS,
