@@ -13,6 +13,7 @@ from dashboard.accounts import services as accounts
 from dashboard.accounts import sms
 from dashboard.accounts.permissions import permission_required
 from dashboard.ui.formatting import format_money
+from dashboard.ui.htmx import HtmxHttpRequest
 from dashboard.ui.links import public_url
 from dashboard.ui.lists import render_list, short_table
 from orders import selectors, services
@@ -24,7 +25,7 @@ from orders.tables import CustomerTable, LedgerTable, RecentOrderTable
 
 
 @permission_required("orders.view_customer")
-def customer_list(request: HttpRequest) -> HttpResponse:
+def customer_list(request: HtmxHttpRequest) -> HttpResponse:
     filterset = CustomerFilter(request.GET or None, queryset=selectors.customers_for_admin())
     return render_list(
         request,
@@ -37,11 +38,9 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 
 
 @permission_required("orders.view_customer")
-def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def customer_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     customer = selectors.customer_get(pk)
-    entries = LedgerFilter(
-        request.GET or None, queryset=selectors.ledger_visible_to(request.user).filter(customer=customer)
-    )
+    entries = LedgerFilter(request.GET or None, queryset=selectors.ledger_of(customer, request.user))
     return render_list(
         request,
         filterset=entries,
@@ -105,7 +104,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
 
 @permission_required("orders.change_customer")
 @require_http_methods(["GET", "POST"])
-def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def customer_edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     customer = selectors.customer_get(pk)
     initial = {
         "name": customer.name,
@@ -128,7 +127,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required("orders.manage_balances")
 @require_http_methods(["GET", "POST"])
-def customer_balance(request: HttpRequest, pk: int) -> HttpResponse:
+def customer_balance(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Top up or deduct. With htmx: a dialog; the balance and the ledger update in place."""
     customer = selectors.customer_get(pk)
     template = "orders/balance_form.html#balance-dialog" if request.htmx else "orders/balance_form.html"
@@ -157,9 +156,9 @@ def customer_balance(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, template, {"form": form, "customer": customer}, status=status)
 
 
-def _balance_changed(request: HttpRequest, customer, entry) -> HttpResponse:
+def _balance_changed(request: HtmxHttpRequest, customer, entry) -> HttpResponse:
     verb = "Topped up" if entry.kind == LedgerKind.TOP_UP else "Deducted"
-    customer.refresh_from_db(fields=["balance"])
+    customer = selectors.customer_get(customer.pk)  # its balance now
     messages.success(
         request,
         f"{verb} {format_money(abs(entry.amount))} for {customer.name}; the balance is now {format_money(customer.balance)}.",

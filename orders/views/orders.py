@@ -19,7 +19,7 @@ from dashboard.ui.lists import render_list, short_table
 from orders import gateways, selectors, services
 from orders.errors import InsufficientBalance, OrderPlatformError
 from orders.executors import executor_class
-from orders.filters import OrderFilter, reference
+from orders.filters import OrderFilter
 from orders.forms import OrderForm, QuoteForm, new_idempotency_key
 from orders.models import OrderStatus, PaymentMethod, PaymentStatus
 from orders.tables import CustomerOrderTable, OrderLedgerTable, OrderPaymentTable, OrderTable
@@ -29,14 +29,15 @@ POLL_SECONDS = 3
 
 
 @permission_required("orders.view_order")
-def order_list(request: HttpRequest) -> HttpResponse:
-    visible = selectors.orders_visible_to(request.user)
+def order_list(request: HtmxHttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()
-    if q and (exact := visible.filter(order_no=reference(q)).first()):
+    if q and (exact := selectors.order_find_exact(request.user, q)):
         url = reverse("order_detail", args=[exact.order_no])
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     admin = selectors.sees_everything(request.user)
-    filterset = OrderFilter(request.GET or None, queryset=visible, for_customer=not admin)
+    filterset = OrderFilter(
+        request.GET or None, queryset=selectors.orders_visible_to(request.user), for_customer=not admin
+    )
     return render_list(
         request,
         filterset=filterset,
@@ -48,7 +49,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _table_of(request: HttpRequest, orders: list) -> OrderTable:
+def _table_of(request: HtmxHttpRequest, orders: list) -> OrderTable:
     """Rows of the order list outside the list itself (live status)."""
     table_class = OrderTable if selectors.sees_everything(request.user) else CustomerOrderTable
     return short_table(request, table_class, orders)
@@ -56,11 +57,10 @@ def _table_of(request: HttpRequest, orders: list) -> OrderTable:
 
 @permission_required("orders.view_order")
 @require_GET
-def order_rows(request: HttpRequest) -> HttpResponse:
+def order_rows(request: HtmxHttpRequest) -> HttpResponse:
     """Live status: the current rows of the orders asked for (`?no=…`), swapped in
     out of band, and the poller again for those still open."""
-    numbers = request.GET.getlist("no")[:100]
-    orders = list(selectors.orders_visible_to(request.user).filter(order_no__in=numbers))
+    orders = selectors.orders_numbered(request.user, request.GET.getlist("no")[:100])
     table = _table_of(request, orders)
     response = render(request, "orders/order_list.html#order-rows", {"table": table, "poll_seconds": POLL_SECONDS})
     if any(o.status in (OrderStatus.FAILED, OrderStatus.CANCELLED) for o in orders):
@@ -69,7 +69,7 @@ def order_rows(request: HttpRequest) -> HttpResponse:
 
 
 @permission_required("orders.view_order")
-def order_detail(request: HttpRequest, order_no: str) -> HttpResponse:
+def order_detail(request: HtmxHttpRequest, order_no: str) -> HttpResponse:
     order = selectors.order_get_for(request.user, order_no)
     history = selectors.order_history(order, request.user)
     awaiting = next((p for p in history["payments"] if p.kind == "charge" and p.status == PaymentStatus.PENDING), None)
