@@ -141,7 +141,7 @@ class LevelTable(ListTable):
         model = Level
         fields = ("name", "percent", "customer_count", "actions")
         order_by = ("-percent",)
-        empty_text = "No levels yet. Add one: every customer needs a level."
+        empty_text = "No levels match. Clear the search, or add a level: every customer needs one."
 
     def render_percent(self, value):
         return f"{value}%"
@@ -164,7 +164,8 @@ class LevelTable(ListTable):
 
 class ProductTable(ListTable):
     name = tables.Column()
-    tiers = tables.Column(empty_values=(), verbose_name="Price tiers", orderable=False)
+    # Wrapped: on a laptop, three tiers on one line pushed the row's buttons out of sight.
+    tiers = tables.Column(empty_values=(), verbose_name="Price tiers", orderable=False, attrs={"td": {"class": "wrap"}})
     active = ActiveColumn()
     actions = ActionsColumn()
 
@@ -221,6 +222,9 @@ class OrderTable(ListTable):
         order_by = ("-created_at",)
         empty_text = "No orders match. Clear a filter or widen the dates."
         row_attrs = {"id": lambda record: f"order-{record.order_no}"}
+
+    def render_quantity(self, value):
+        return f"{value:,}"
 
     def render_actions(self, record):
         if record.status != OrderStatus.PENDING or not self.request.user.has_perm("orders.cancel_order"):
