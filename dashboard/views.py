@@ -10,7 +10,9 @@ from django.template import loader
 from django.views.decorators.cache import never_cache
 
 from dashboard import charts
+from dashboard.ui.lists import short_table
 from orders import selectors
+from orders.tables import RecentOrderTable
 
 
 @login_required
@@ -21,7 +23,10 @@ def home(request: HttpRequest) -> HttpResponse:
         return render(request, "dashboard/home_admin.html", {"figures": figures, "chart": chart})
     customer = selectors.customer_for(request.user)
     figures = selectors.customer_dashboard(customer) if customer else None
-    return render(request, "dashboard/home_customer.html", {"customer": customer, "figures": figures})
+    recent = short_table(request, RecentOrderTable, figures["recent_orders"]) if figures else None
+    return render(
+        request, "dashboard/home_customer.html", {"customer": customer, "figures": figures, "recent_orders": recent}
+    )
 
 
 @login_required

@@ -1,5 +1,5 @@
 """Journeys of issue 4: the admin sets up a level, a product and a customer, moves money,
-and finds and exports the transactions."""
+finds and exports the transactions, and acts on rows of the catalogue's lists."""
 
 import csv
 import re
@@ -8,6 +8,7 @@ from datetime import date
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import assert_accessible, sign_in
+from orders.tests.factories import make_level, make_product, place
 
 
 def test_admin_sets_up_a_customer_and_moves_money(page: Page, admin):
@@ -105,3 +106,37 @@ def test_admin_filters_transactions_and_exports_them(page: Page, admin, customer
     page.go_back()
     expect(page).not_to_have_url(re.compile(r"kind=top_up"))
     expect(page.get_by_label("Kind")).to_have_value("")
+
+
+def test_row_actions_reload_the_list_as_it_was_with_a_toast(page: Page, admin, customer):
+    """Deleting a level, deactivating and deleting a product: the list reloads in place,
+    keeping its search, and says what happened, or why not."""
+    spare = make_level(95, "Spare level")
+    make_level(96, "Spare level two")
+    ordered = make_product()
+    place(customer, ordered)
+    sign_in(page, admin.username)
+
+    page.goto("/levels/?q=spare")
+    rows = page.locator("#levels-table tbody tr")
+    expect(rows).to_have_count(2)
+    page.once("dialog", lambda dialog: dialog.accept())
+    rows.filter(has=page.get_by_role("cell", name=spare.name, exact=True)).get_by_role("button", name="Delete").click()
+    expect(page.locator(".toast").last).to_contain_text("Deleted level Spare level.")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Spare level two")
+    expect(page).to_have_url(re.compile(r"/levels/\?q=spare$"))
+    expect(page.get_by_label("Search")).to_have_value("spare")
+
+    page.goto(f"/products/?q={ordered.name}")
+    row = page.locator("#products-table tbody tr", has_text=ordered.name)
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Deactivate").click()
+    expect(row).to_contain_text("Deactivated")
+    expect(page.locator(".toast").last).to_contain_text("is deactivated: it can no longer be ordered")
+    expect(row.get_by_role("button", name="Activate")).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Delete").click()
+    expect(page.locator(".toast.error").last).to_be_visible()
+    expect(row).to_be_visible()
+    assert_accessible(page)

@@ -58,7 +58,7 @@ def test_customer_orders_watches_cancels_and_is_refused(page: Page, customer, pr
             services.order_release(order=order, worker_id="e2e-agent")
     expect(row).to_contain_text("Completed", timeout=8_000)
 
-    # Cancel the earlier one: the row changes in place, the refund shows in the badge.
+    # Cancel the earlier one: the list reloads in place, the refund shows in the badge.
     earlier_row = page.locator(f"#order-{earlier.order_no}")
     expect(earlier_row).to_contain_text("Pending")
     page.once("dialog", lambda dialog: dialog.accept())

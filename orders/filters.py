@@ -23,18 +23,13 @@ from orders.models import (
     Product,
 )
 from orders.money import MAX_MONEY
-from orders.references import ALPHABET
+from orders.references import ALPHABET, reference
 
 REFERENCE_CHARACTERS = frozenset(ALPHABET)
 
 
 # At most this many customers (or orders, payments, entries) a search term can stand for.
 SEARCH_MATCH_LIMIT = 1_000
-
-
-def reference(value: str) -> str:
-    """Order, payment and entry numbers are upper case (Crockford base32)."""
-    return value.strip().upper()
 
 
 def could_be_reference(value: str) -> bool:

@@ -10,6 +10,11 @@ PAYMENT_NO_LENGTH = 14
 ENTRY_NO_LENGTH = 14
 
 
+def reference(value: str) -> str:
+    """A reference number as it is stored, from what someone typed: numbers are upper case (Crockford base32)."""
+    return value.strip().upper()
+
+
 def reference_no(length: int) -> str:
     # 32**13 ≈ 3.7e19 values: a collision among even billions of rows is negligible,
     # and the unique constraint on each column would refuse one anyway.

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from orders.models import Agent, Customer, LedgerEntry, Level, Order, OrderStatus, Payment, Product
 from orders.money import round_money
+from orders.references import reference
 
 
 def sees_everything(user: AbstractBaseUser) -> bool:
@@ -65,6 +66,34 @@ def orders_visible_to(user: AbstractBaseUser):
 
 def order_get_for(user: AbstractBaseUser, order_no: str) -> Order:
     return get_object_or_404(orders_visible_to(user), order_no=order_no)
+
+
+def order_find_exact(user: AbstractBaseUser, q: str) -> Order | None:
+    """The order whose number `q` is (as typed: any case, spaces around), if `user` sees it."""
+    return orders_visible_to(user).filter(order_no=reference(q)).first()
+
+
+def orders_numbered(user: AbstractBaseUser, numbers: list[str]) -> list[Order]:
+    """The orders among `numbers` that `user` sees; the others are left out."""
+    return list(orders_visible_to(user).filter(order_no__in=numbers))
+
+
+def orders_recent_of(customer: Customer, viewer: AbstractBaseUser, *, count: int = 5) -> list[Order]:
+    """The customer's last `count` orders, newest first, as `viewer` may see them."""
+    return list(orders_visible_to(viewer).filter(customer=customer).order_by("-created_at", "-id")[:count])
+
+
+def ledger_of(customer: Customer, viewer: AbstractBaseUser):
+    """The customer's ledger entries, as `viewer` may see them."""
+    return ledger_visible_to(viewer).filter(customer=customer)
+
+
+def level_get(pk: int) -> Level:
+    return get_object_or_404(Level, pk=pk)
+
+
+def product_get(pk: int) -> Product:
+    return get_object_or_404(Product, pk=pk)
 
 
 def payments_visible_to(user: AbstractBaseUser):
@@ -164,11 +193,10 @@ def admin_dashboard() -> dict[str, object]:
 
 
 def customer_dashboard(customer: Customer, *, recent: int = 5) -> dict[str, object]:
-    orders = Order.objects.filter(customer=customer).select_related("product").order_by("-created_at", "-id")
     return {
         "balance": customer.balance,
-        "recent_orders": list(orders[:recent]),
-        "open_orders": orders.open().count(),
+        "recent_orders": orders_recent_of(customer, customer.user, count=recent),
+        "open_orders": Order.objects.filter(customer=customer).open().count(),
     }
 
 

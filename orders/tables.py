@@ -1,6 +1,8 @@
 """What each list of the domain shows: one Table per list, on `dashboard.ui.tables.ListTable`
 (rendered by the kit's `ui/table.html`). Each `Meta.fields` and the `select_related` of
-its selector keep a page at a constant number of queries."""
+its selector keep a page at a constant number of queries. The short tables of a page
+(an order's payments, a customer's last orders) are variants of the lists' tables,
+shown whole (`dashboard.ui.lists.short_table`)."""
 
 from datetime import timedelta
 from functools import cached_property
@@ -26,6 +28,9 @@ from dashboard.ui.tables import (
 )
 from orders import selectors
 from orders.models import Agent, Customer, LedgerEntry, Level, Order, OrderStatus, Payment, Product
+
+# To the second, on an order's own page: its payments and entries come seconds apart.
+TO_THE_SECOND = "%Y-%m-%d %H:%M:%S"
 
 
 class LedgerTable(ListTable):
@@ -53,6 +58,17 @@ class LedgerTable(ListTable):
         return value
 
 
+class OrderLedgerTable(LedgerTable):
+    """The balance changes of one order, on its page, oldest first."""
+
+    created_at = LocalDateTimeColumn(verbose_name="Date", format=TO_THE_SECOND)
+
+    class Meta(LedgerTable.Meta):
+        exclude = ("customer", "order", "memo", "actor")
+        sequence = ("entry_no", "kind", "amount", "balance_after", "created_at")
+        empty_text = "No balance changes."
+
+
 class PaymentTable(ListTable):
     created_at = newest_first()
     payment_no = ReferenceColumn(verbose_name="Payment", orderable=False)
@@ -71,6 +87,17 @@ class PaymentTable(ListTable):
 
     def render_status(self, value, record):
         return format_html('<span class="status {}">{}</span>', record.status, value)
+
+
+class OrderPaymentTable(PaymentTable):
+    """The payments of one order, on its page, oldest first."""
+
+    created_at = LocalDateTimeColumn(verbose_name="Date", format=TO_THE_SECOND)
+
+    class Meta(PaymentTable.Meta):
+        exclude = ("order", "customer")
+        sequence = ("payment_no", "kind", "method", "status", "amount", "created_at")
+        empty_text = "No payments."
 
 
 class CustomerTable(ListTable):
@@ -114,7 +141,7 @@ class LevelTable(ListTable):
         model = Level
         fields = ("name", "percent", "customer_count", "actions")
         order_by = ("-percent",)
-        empty_text = "No levels yet. Add one: every customer needs a level."
+        empty_text = "No levels match. Clear the search, or add a level: every customer needs one."
 
     def render_percent(self, value):
         return f"{value}%"
@@ -137,7 +164,8 @@ class LevelTable(ListTable):
 
 class ProductTable(ListTable):
     name = tables.Column()
-    tiers = tables.Column(empty_values=(), verbose_name="Price tiers", orderable=False)
+    # Wrapped: on a laptop, three tiers on one line pushed the row's buttons out of sight.
+    tiers = tables.Column(empty_values=(), verbose_name="Price tiers", orderable=False, attrs={"td": {"class": "wrap"}})
     active = ActiveColumn()
     actions = ActionsColumn()
 
@@ -195,6 +223,9 @@ class OrderTable(ListTable):
         empty_text = "No orders match. Clear a filter or widen the dates."
         row_attrs = {"id": lambda record: f"order-{record.order_no}"}
 
+    def render_quantity(self, value):
+        return f"{value:,}"
+
     def render_actions(self, record):
         if record.status != OrderStatus.PENDING or not self.request.user.has_perm("orders.cancel_order"):
             return ""
@@ -204,10 +235,23 @@ class OrderTable(ListTable):
             "Cancel order",
             danger=True,
             confirm=f"Cancel order {record.order_no}? Its {format_money(record.amount)} goes back to the balance.",
-            vals='{"row": "1"}',
-            target="closest tr",
-            swap="outerHTML",
         )
+
+
+class CustomerOrderTable(OrderTable):
+    """A customer's own orders: the order list without the customer."""
+
+    class Meta(OrderTable.Meta):
+        exclude = ("customer",)
+
+
+class RecentOrderTable(OrderTable):
+    """A customer's last orders (their home page, their page in the back office), newest first."""
+
+    class Meta(OrderTable.Meta):
+        exclude = ("customer", "actions")
+        sequence = ("order_no", "product", "quantity", "amount", "status", "created_at")
+        empty_text = "No orders yet."
 
 
 class AgentTable(ListTable):

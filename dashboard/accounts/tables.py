@@ -45,7 +45,6 @@ class UserTable(ListTable):
             reverse("user_two_factor_reset", args=[record.pk]),
             format_html('{}<span class="visually-hidden"> {}</span>', "Reset", "second factor"),
             danger=True,
-            swap="none",
             confirm=f"Reset the second factor of {record.username}? Their authenticator app and recovery codes stop "
             "working; they sign in with their password alone until they enrol again.",
         )
@@ -63,7 +62,6 @@ class UserTable(ListTable):
                     self,
                     reverse("user_sign_out", args=[record.pk]),
                     "Sign out everywhere",
-                    swap="none",
                     confirm=f"End every session of {record.username}? They will have to sign in again.",
                 )
             )
@@ -73,7 +71,6 @@ class UserTable(ListTable):
                     self,
                     reverse("user_sms_unlock", args=[record.pk]),
                     "Unlock SMS sign-in",
-                    swap="none",
                     confirm=f"Let {record.username} sign in by SMS again? Too many wrong codes were entered for their number.",
                 )
             )
@@ -84,7 +81,6 @@ class UserTable(ListTable):
                     reverse("user_deactivate", args=[record.pk]),
                     "Deactivate",
                     danger=True,
-                    swap="none",
                     confirm=f"Deactivate {record.username}? They are signed out everywhere and cannot sign in until reactivated.",
                 )
             )
@@ -94,7 +90,6 @@ class UserTable(ListTable):
                     self,
                     reverse("user_activate", args=[record.pk]),
                     "Reactivate",
-                    swap="none",
                     confirm=f"Reactivate {record.username}? They can sign in again.",
                 )
             )

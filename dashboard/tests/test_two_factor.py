@@ -472,7 +472,7 @@ class TestUsersPage:
 
         response = client.post(f"/users/{customer.user_id}/reset-second-factor/", headers={"HX-Request": "true"})
 
-        assert response.status_code == 204 and "users-changed" in response["HX-Trigger"]
+        assert response.status_code == 204 and "users-table-changed" in response["HX-Trigger"]
         assert "is reset: they sign in with their password alone" in response["HX-Trigger"]
         assert not TOTPDevice.objects.filter(user=customer.user).exists()
         assert not StaticDevice.objects.filter(user=customer.user).exists()

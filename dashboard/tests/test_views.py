@@ -33,6 +33,12 @@ class TestCustomerHome:
         assert [order.pk for order in figures["recent_orders"]] == [mine.pk]
         assert mine.order_no in response.text and theirs.order_no not in response.text
         assert "CNY 20.00" in response.text
+        # The order list's table, shown whole: no sort links, no pager; the phone layout kept.
+        assert 'aria-labelledby="recent-orders-title"' in response.text
+        assert f'<td class="mono"><a href="/orders/{mine.order_no}/">{mine.order_no}</a></td><td class="hide-sm">' in (
+            response.text
+        )
+        assert 'class="sort' not in response.text and "Export CSV" not in response.text
 
     def test_the_balance_badge_is_in_the_top_bar_and_refreshes_itself(self, client):
         customer = make_customer("12.50")
@@ -202,7 +208,7 @@ class TestUsers:
 
         response = client.post(f"/users/{customer.user_id}/deactivate/", headers={"HX-Request": "true"})
 
-        assert response.status_code == 204 and "users-changed" in response["HX-Trigger"]
+        assert response.status_code == 204 and "users-table-changed" in response["HX-Trigger"]
         assert "is deactivated and signed out everywhere" in response["HX-Trigger"]
         customer.user.refresh_from_db()
         assert not customer.user.is_active

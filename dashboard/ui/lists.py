@@ -1,5 +1,6 @@
 """Every list page in one place: filter, sort, paginate, render the page or only the
-table for htmx, or stream the filtered rows as CSV (`dashboard.ui.export`).
+table for htmx, or stream the filtered rows as CSV (`dashboard.ui.export`); and the
+short tables shown whole beside a page's content.
 
 A list is a FilterSet (what is filtered, on `dashboard.ui.filters.ListFilterSet`) and
 a Table (what is shown, on `dashboard.ui.tables.ListTable`). The page, its htmx
@@ -105,3 +106,12 @@ def render_list(
     response = render(request, f"{template}#{region}" if fragment else template, page, status=200 if valid else 422)
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+def short_table(request: HttpRequest, table_class: type[Table], rows, **options) -> Table:
+    """A table shown whole: a page's short list (an order's payments, a customer's last
+    orders) or a list's rows outside the list (live status). Neither sortable nor
+    paginated; rendered by `ui/table.html` like a list, without sort links or pager."""
+    table = table_class(rows, orderable=False, **options)
+    RequestConfig(request, paginate=False).configure(table)
+    return table

@@ -14,7 +14,7 @@ import django_tables2 as tables
 from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django_tables2.utils import Accessor, AttributeDict
 
@@ -87,17 +87,17 @@ class ActionsColumn(tables.Column):
         super().__init__(**kwargs)
 
 
-def post_button(table, url: str, label: str, *, confirm: str, danger: bool = False, **htmx: str) -> str:
-    """A POST form with one button: a plain form without JavaScript, an htmx request with a confirmation with it."""
-    attributes = format_html_join("", ' hx-{}="{}"', ((name.replace("_", "-"), value) for name, value in htmx.items()))
+def post_button(table, url: str, label: str, *, confirm: str, danger: bool = False) -> str:
+    """A row action: a POST form with one button. Without JavaScript a plain form; with
+    htmx a request after a confirmation, whose answer swaps nothing: the view answers
+    with `dashboard.ui.htmx.row_action_done`, and the list's region reloads itself."""
     return format_html(
-        '<form method="post" action="{}" hx-post="{}" hx-confirm="{}"{}>'
+        '<form method="post" action="{}" hx-post="{}" hx-confirm="{}" hx-swap="none">'
         '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
         '<button type="submit" class="small{}">{}</button></form>',
         url,
         url,
         confirm,
-        attributes,
         table.csrf_token,
         " danger" if danger else "",
         label,
@@ -111,6 +111,9 @@ class ListTable(tables.Table):
     over cells costs more than the query behind them. Columns keep django-tables2's
     meaning: accessor (with choice labels), empty values and default, and a
     `render_<name>` on the table or `render` on the column."""
+
+    # The list's region (render_list sets it); a short table shown whole has none.
+    region = ""
 
     @cached_property
     def csrf_token(self) -> str:

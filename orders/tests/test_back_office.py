@@ -1,5 +1,6 @@
 """The admin's back office (issue 4): permissions, validation, idempotency, htmx fragments."""
 
+import json
 import re
 from decimal import Decimal
 
@@ -49,6 +50,11 @@ def admin_url(name: str) -> str:
 def admin_client(client):
     client.force_login(make_admin())
     return client
+
+
+def toasts(response) -> list[tuple[str, str]]:
+    """The messages an htmx answer carries as toasts, as (tags, text)."""
+    return [(m["tags"], m["message"]) for m in json.loads(response["HX-Trigger"]).get("messages", [])]
 
 
 def form_key(html: str) -> str:
@@ -208,7 +214,21 @@ class TestCustomers:
         customer = make_customer("12.34")
         page = admin_client.get(f"/customers/{customer.pk}/")
         assert page.status_code == 200 and "CNY 12.34" in page.text and 'id="ledger-table"' in page.text
+        assert "No orders yet." in page.text
         assert admin_client.get("/customers/999999/").status_code == 404
+
+    def test_detail_shows_the_last_orders_in_the_order_lists_table_and_only_this_customers(self, admin_client):
+        customer, other = make_customer("200"), make_customer("100")
+        product = make_product()
+        mine = [place(customer, product) for _ in range(11)]
+        theirs = place(other, product)
+        page = admin_client.get(f"/customers/{customer.pk}/", {"sort": "amount", "page": "2"}).text
+        recent = page[page.index('id="orders-title"') : page.index('id="ledger-table"')]
+        assert re.findall(r'<tr id="order-(\w+)">', recent) == [order.order_no for order in reversed(mine[1:])]
+        assert theirs.order_no not in recent and mine[0].order_no not in recent
+        assert (
+            'aria-labelledby="orders-title"' in recent and 'class="sort' not in recent and "Cancel order" not in recent
+        )
 
     def test_list_filters(self, admin_client):
         rich, poor = make_customer("500", level=make_level(90, "Gold")), make_customer("1")
@@ -239,7 +259,7 @@ class TestBalance:
         )
         assert response.status_code == 200
         assert f'<span id="customer-{customer.pk}-balance" hx-swap-oob="true">CNY 12.50</span>' in response.text
-        assert "ledger-changed" in response["HX-Trigger"] and "Topped up CNY 2.50" in response["HX-Trigger"]
+        assert "ledger-table-changed" in response["HX-Trigger"] and "Topped up CNY 2.50" in response["HX-Trigger"]
         entry = LedgerEntry.objects.get(customer=customer, kind=LedgerKind.TOP_UP, memo="gift")
         assert entry.amount == Decimal("2.50") and entry.balance_after == Decimal("12.50")
 
@@ -311,10 +331,24 @@ class TestLevels:
 
     def test_a_level_in_use_cannot_be_deleted(self, admin_client):
         used, unused = make_customer().level, make_level()
-        admin_client.post(f"/levels/{used.pk}/delete/")
+        assert admin_client.post(f"/levels/{used.pk}/delete/")["Location"] == "/levels/"
         admin_client.post(f"/levels/{unused.pk}/delete/")
         assert Level.objects.filter(pk=used.pk).exists() and not Level.objects.filter(pk=unused.pk).exists()
         assert "cannot be deleted: 1 customer" in admin_client.get("/levels/").text
+
+    def test_delete_is_a_row_action(self, admin_client):
+        used, unused = make_customer().level, make_level()
+        page = admin_client.get("/levels/").text
+        assert 'hx-trigger="levels-table-changed from:body"' in page
+        assert f'hx-post="/levels/{unused.pk}/delete/"' in page and f"/levels/{used.pk}/delete/" not in page
+        refused = admin_client.post(f"/levels/{used.pk}/delete/", headers={"HX-Request": "true"})
+        assert refused.status_code == 204 and "levels-table-changed" in json.loads(refused["HX-Trigger"])
+        [(tags, text)] = toasts(refused)
+        assert tags == "error" and text.startswith(f"{used.name} cannot be deleted: 1 customer")
+        done = admin_client.post(f"/levels/{unused.pk}/delete/", headers={"HX-Request": "true"})
+        assert done.status_code == 204 and "levels-table-changed" in json.loads(done["HX-Trigger"])
+        assert toasts(done) == [("success", f"Deleted level {unused.name}.")]
+        assert not Level.objects.filter(pk=unused.pk).exists()
 
 
 def tier_data(*tiers, action=None, **fields):
@@ -370,10 +404,30 @@ class TestProducts:
         place(make_customer("100"), ordered)
         admin_client.post(f"/products/{ordered.pk}/delete/")
         assert Product.objects.filter(pk=ordered.pk).exists()
-        response = admin_client.post(f"/products/{ordered.pk}/toggle/", headers={"HX-Request": "true"})
-        assert response["HX-Redirect"] == "/products/"
+        admin_client.post(f"/products/{ordered.pk}/toggle/")
         ordered.refresh_from_db()
         assert not ordered.active
         unordered = make_product()
         admin_client.post(f"/products/{unordered.pk}/delete/")
         assert not Product.objects.filter(pk=unordered.pk).exists()
+
+    def test_toggle_and_delete_are_row_actions(self, admin_client):
+        ordered = make_product()
+        place(make_customer("100"), ordered)
+        page = admin_client.get("/products/", {"q": ordered.name}).text
+        assert 'hx-trigger="products-table-changed from:body"' in page
+        toggled = admin_client.post(f"/products/{ordered.pk}/toggle/", headers={"HX-Request": "true"})
+        assert toggled.status_code == 204 and "products-table-changed" in json.loads(toggled["HX-Trigger"])
+        assert toasts(toggled) == [("success", f"{ordered.name} is deactivated: it can no longer be ordered.")]
+        refused = admin_client.post(f"/products/{ordered.pk}/delete/", headers={"HX-Request": "true"})
+        assert refused.status_code == 204 and "products-table-changed" in json.loads(refused["HX-Trigger"])
+        assert [tags for tags, _ in toasts(refused)] == ["error"]
+        assert Product.objects.filter(pk=ordered.pk).exists()
+
+    def test_without_javascript_a_row_action_goes_back_to_the_list_as_it_was(self, admin_client):
+        product = make_product()
+        came_from = {"Referer": "http://testserver/products/?q=prod&sort=-name"}
+        back = admin_client.post(f"/products/{product.pk}/toggle/", headers=came_from)
+        assert back.status_code == 302 and back["Location"] == "/products/?q=prod&sort=-name"
+        assert "is deactivated" in admin_client.get(back["Location"]).text
+        assert admin_client.post(f"/products/{product.pk}/toggle/")["Location"] == "/products/"

@@ -2,6 +2,7 @@
 placing, cancelling and live status."""
 
 import itertools
+import json
 import re
 from datetime import timedelta
 from decimal import Decimal
@@ -46,10 +47,7 @@ class TestScoping:
 
     def test_cancelling_another_customers_order_is_404_and_changes_nothing(self, me, theirs):
         assert me.post(f"/orders/{theirs.order_no}/cancel/").status_code == 404
-        assert (
-            me.post(f"/orders/{theirs.order_no}/cancel/", {"row": "1"}, headers={"HX-Request": "true"}).status_code
-            == 404
-        )
+        assert me.post(f"/orders/{theirs.order_no}/cancel/", headers={"HX-Request": "true"}).status_code == 404
         theirs.refresh_from_db()
         assert theirs.status == OrderStatus.PENDING
 
@@ -292,18 +290,44 @@ class TestPlacing:
 
 
 class TestCancelAndLiveStatus:
-    def test_a_customer_cancels_a_pending_order_in_place(self):
+    def test_a_customer_cancels_a_pending_order_from_the_list(self):
         customer = make_customer("50")
         order = place(customer, make_product(tiers=((1, "20.00"),)))
         client = signed_in(customer.user)
-        response = client.post(f"/orders/{order.order_no}/cancel/", {"row": "1"}, headers={"HX-Request": "true"})
-        assert response.status_code == 200 and response.text.startswith(f'<tr id="order-{order.order_no}"')
-        assert "Cancelled" in response.text and "Cancel order" not in response.text
-        assert "balance-changed" in response["HX-Trigger"] and "CNY 20.00 was refunded" in response["HX-Trigger"]
+        page = client.get("/orders/", {"status": "pending"}).text
+        assert 'hx-trigger="orders-table-changed from:body"' in page and 'hx-get="/orders/?status=pending"' in page
+        button = re.search(rf'<form method="post" action="/orders/{order.order_no}/cancel/"[^>]*>', page).group(0)
+        assert 'hx-swap="none"' in button
+        response = client.post(f"/orders/{order.order_no}/cancel/", headers={"HX-Request": "true"})
+        assert response.status_code == 204 and response.content == b""
+        events = json.loads(response["HX-Trigger"])
+        assert {"orders-table-changed", "balance-changed"} <= set(events)
+        assert "CNY 20.00 was refunded" in events["messages"][0]["message"]
         customer.refresh_from_db()
         assert customer.balance == Decimal("50.00")
-        again = client.post(f"/orders/{order.order_no}/cancel/", {"row": "1"}, headers={"HX-Request": "true"})
-        assert "was not cancelled" in again["HX-Trigger"]
+        reloaded = client.get("/orders/", {"status": "cancelled"}, headers={"HX-Request": "true"}).text
+        assert f'id="order-{order.order_no}"' in reloaded and "Cancel order" not in reloaded
+
+    def test_a_refused_cancel_answers_alike_with_the_refusal_as_a_toast(self):
+        customer = make_customer("50")
+        order = place(customer, make_product())
+        services.order_claim(worker_id="w", lease_seconds=60)
+        response = signed_in(customer.user).post(f"/orders/{order.order_no}/cancel/", headers={"HX-Request": "true"})
+        assert response.status_code == 204
+        events = json.loads(response["HX-Trigger"])
+        assert "orders-table-changed" in events
+        assert events["messages"][0]["tags"] == "error" and "was not cancelled" in events["messages"][0]["message"]
+        order.refresh_from_db()
+        assert order.status == OrderStatus.RUNNING
+
+    def test_without_javascript_a_cancel_from_the_list_goes_back_to_the_list(self):
+        customer = make_customer("50")
+        order = place(customer, make_product())
+        client = signed_in(customer.user)
+        back = client.post(f"/orders/{order.order_no}/cancel/", headers={"Referer": "http://testserver/orders/?page=1"})
+        assert back.status_code == 302 and back["Location"] == "/orders/?page=1"
+        assert "was refunded to the balance" in client.get(back["Location"]).text
+        assert client.post(f"/orders/{order.order_no}/cancel/")["Location"] == "/orders/"
 
     def test_an_admin_cancels_from_the_detail_page(self):
         order = place(make_customer("50"), make_product())
@@ -311,11 +335,14 @@ class TestCancelAndLiveStatus:
         client = signed_in(admin)
         page = client.get(f"/orders/{order.order_no}/")
         assert "Cancel order" in page.text and "Timeline" in page.text
-        response = client.post(f"/orders/{order.order_no}/cancel/", headers={"HX-Request": "true"})
+        assert '<input type="hidden" name="from" value="order">' in page.text
+        response = client.post(f"/orders/{order.order_no}/cancel/", {"from": "order"}, headers={"HX-Request": "true"})
         assert response["HX-Redirect"] == f"/orders/{order.order_no}/"
         detail = client.get(f"/orders/{order.order_no}/").text
         assert f"by {admin.username}" in detail
         assert "Refund" in detail and "Cancelled" in detail
+        again = client.post(f"/orders/{order.order_no}/cancel/", {"from": "order"})
+        assert again.status_code == 302 and again["Location"] == f"/orders/{order.order_no}/"
 
     def test_live_rows_follow_open_orders_and_stop_when_final(self):
         customer = make_customer("50")
@@ -331,6 +358,33 @@ class TestCancelAndLiveStatus:
         services.order_complete(order=claimed, worker_id="w")
         rows = client.get("/orders/rows/", {"no": order.order_no}).text
         assert "Completed" in rows and "hx-trigger" not in rows
+
+    def test_the_detail_page_shows_payments_and_balance_changes_in_the_lists_tables(self):
+        customer = make_customer("50")
+        order = place(customer, make_product(tiers=((1, "20.00"),)))
+        services.order_cancel(order=order, actor=customer.user)
+        page = signed_in(customer.user).get(f"/orders/{order.order_no}/").text
+        charge, refund = Payment.objects.filter(order=order).order_by("created_at", "id")
+        payments = page[page.index('id="payments-title"') : page.index('id="ledger-title"')]
+        assert 'aria-labelledby="payments-title"' in payments
+        assert re.findall(r'<td class="mono">(\w+)</td><td >(\w+)</td>', payments) == [
+            (charge.payment_no, "Charge"),
+            (refund.payment_no, "Refund"),
+        ]
+        entries = page[page.index('id="ledger-title"') :]
+        assert re.findall(r'<td class="money">([^<]+)</td><td class="money">([^<]+)</td>', entries) == [
+            ("CNY -20.00", "CNY 30.00"),
+            ("CNY 20.00", "CNY 50.00"),
+        ]
+        assert 'class="sort' not in page and "Export CSV" not in page
+
+    def test_an_order_awaiting_its_transfer_has_no_balance_change_yet(self):
+        customer = make_customer("0")
+        client = signed_in(customer.user)
+        data = {"product": make_product().pk, "quantity": 1, "target": "t", "idempotency_key": "k", "method": "atm"}
+        page = client.get(client.post("/orders/new/", data)["Location"]).text
+        assert '<span class="status pending">Pending</span>' in page
+        assert '<td colspan="5" class="empty">No balance changes.</td>' in page
 
     def test_the_detail_page_polls_only_while_open(self):
         customer = make_customer("50")

@@ -1,23 +1,22 @@
 """Levels and products with their price tiers."""
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from dashboard.accounts.permissions import permission_required
-from dashboard.ui.htmx import redirect_after_post
+from dashboard.ui.htmx import HtmxHttpRequest, row_action_done
 from dashboard.ui.lists import render_list
 from orders import selectors, services
 from orders.errors import OrderPlatformError
 from orders.filters import LevelFilter, ProductFilter
 from orders.forms import LevelForm, ProductForm, tier_formset
-from orders.models import Level, Product
 from orders.tables import LevelTable, ProductTable
 
 
 @permission_required("orders.view_level")
-def level_list(request: HttpRequest) -> HttpResponse:
+def level_list(request: HtmxHttpRequest) -> HttpResponse:
     filterset = LevelFilter(request.GET or None, queryset=selectors.levels_with_counts())
     return render_list(
         request,
@@ -31,8 +30,8 @@ def level_list(request: HttpRequest) -> HttpResponse:
 
 @permission_required("orders.change_level")
 @require_http_methods(["GET", "POST"])
-def level_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    level = get_object_or_404(Level, pk=pk) if pk else None
+def level_form(request: HtmxHttpRequest, pk: int | None = None) -> HttpResponse:
+    level = selectors.level_get(pk) if pk else None
     form = LevelForm(request.POST or None, instance=level)
     if request.method == "POST" and form.is_valid():
         saved = services.level_save(level=level, **form.cleaned_data)
@@ -45,20 +44,20 @@ def level_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 @permission_required("orders.change_level")
 @require_POST
-def level_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    level = get_object_or_404(Level, pk=pk)
+def level_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    level = selectors.level_get(pk)
     try:
         services.level_delete(level=level)
     except OrderPlatformError as refused:
         messages.error(request, refused.message)
     else:
         messages.success(request, f"Deleted level {level.name}.")
-    return redirect_after_post(request, "level_list")
+    return row_action_done(request, region="levels-table", redirect_to="level_list")
 
 
 # Customers may view products (to order them), but this page is the admin's catalogue.
 @permission_required("orders.change_product")
-def product_list(request: HttpRequest) -> HttpResponse:
+def product_list(request: HtmxHttpRequest) -> HttpResponse:
     filterset = ProductFilter(request.GET or None, queryset=selectors.products_with_tiers())
     return render_list(
         request,
@@ -72,10 +71,10 @@ def product_list(request: HttpRequest) -> HttpResponse:
 
 @permission_required("orders.change_product")
 @require_http_methods(["GET", "POST"])
-def product_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+def product_form(request: HtmxHttpRequest, pk: int | None = None) -> HttpResponse:
     """Create or edit a product and its tiers. "Add tier" / "Remove" re-render the form
     (the whole page, or with htmx only the form) and save nothing."""
-    product = get_object_or_404(Product, pk=pk) if pk else None
+    product = selectors.product_get(pk) if pk else None
     action = request.POST.get("tier_action", "")
     form = ProductForm(request.POST or None, instance=product)
     tiers = tier_formset(request.POST or None, product=product, action=action)
@@ -99,24 +98,24 @@ def product_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 @permission_required("orders.change_product")
 @require_POST
-def product_toggle(request: HttpRequest, pk: int) -> HttpResponse:
-    product = get_object_or_404(Product, pk=pk)
+def product_toggle(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    product = selectors.product_get(pk)
     services.product_set_active(product=product, active=not product.active)
     messages.success(
         request,
         f"{product.name} is {'active again' if product.active else 'deactivated: it can no longer be ordered'}.",
     )
-    return redirect_after_post(request, "product_list")
+    return row_action_done(request, region="products-table", redirect_to="product_list")
 
 
 @permission_required("orders.change_product")
 @require_POST
-def product_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    product = get_object_or_404(Product, pk=pk)
+def product_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    product = selectors.product_get(pk)
     try:
         services.product_delete(product=product)
     except OrderPlatformError as refused:
         messages.error(request, refused.message)
     else:
         messages.success(request, f"Deleted {product.name}.")
-    return redirect_after_post(request, "product_list")
+    return row_action_done(request, region="products-table", redirect_to="product_list")

@@ -9,17 +9,18 @@ from django_htmx.http import trigger_client_event
 from dashboard.accounts import services as accounts
 from dashboard.accounts.permissions import permission_required
 from dashboard.ui.formatting import format_money
-from dashboard.ui.lists import render_list
+from dashboard.ui.htmx import HtmxHttpRequest
+from dashboard.ui.lists import render_list, short_table
 from orders import selectors, services
 from orders.errors import InsufficientBalance, OrderPlatformError
 from orders.filters import CustomerFilter, LedgerFilter
 from orders.forms import BalanceForm, CustomerCreateForm, CustomerEditForm, new_idempotency_key
 from orders.models import LedgerKind
-from orders.tables import CustomerTable, LedgerTable
+from orders.tables import CustomerTable, LedgerTable, RecentOrderTable
 
 
 @permission_required("orders.view_customer")
-def customer_list(request: HttpRequest) -> HttpResponse:
+def customer_list(request: HtmxHttpRequest) -> HttpResponse:
     filterset = CustomerFilter(request.GET or None, queryset=selectors.customers_for_admin())
     return render_list(
         request,
@@ -32,11 +33,9 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 
 
 @permission_required("orders.view_customer")
-def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def customer_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     customer = selectors.customer_get(pk)
-    entries = LedgerFilter(
-        request.GET or None, queryset=selectors.ledger_visible_to(request.user).filter(customer=customer)
-    )
+    entries = LedgerFilter(request.GET or None, queryset=selectors.ledger_of(customer, request.user))
     return render_list(
         request,
         filterset=entries,
@@ -46,7 +45,9 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         export_name=f"transactions-{customer.user.username}",
         context={
             "customer": customer,
-            "recent_orders": selectors.customer_dashboard(customer, recent=10)["recent_orders"],
+            "recent_orders": short_table(
+                request, RecentOrderTable, selectors.orders_recent_of(customer, request.user, count=10)
+            ),
         },
     )
 
@@ -86,7 +87,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
 
 @permission_required("orders.change_customer")
 @require_http_methods(["GET", "POST"])
-def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def customer_edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     customer = selectors.customer_get(pk)
     initial = {
         "name": customer.name,
@@ -109,7 +110,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required("orders.manage_balances")
 @require_http_methods(["GET", "POST"])
-def customer_balance(request: HttpRequest, pk: int) -> HttpResponse:
+def customer_balance(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Top up or deduct. With htmx: a dialog; the balance and the ledger update in place."""
     customer = selectors.customer_get(pk)
     template = "orders/balance_form.html#balance-dialog" if request.htmx else "orders/balance_form.html"
@@ -138,9 +139,9 @@ def customer_balance(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, template, {"form": form, "customer": customer}, status=status)
 
 
-def _balance_changed(request: HttpRequest, customer, entry) -> HttpResponse:
+def _balance_changed(request: HtmxHttpRequest, customer, entry) -> HttpResponse:
     verb = "Topped up" if entry.kind == LedgerKind.TOP_UP else "Deducted"
-    customer.refresh_from_db(fields=["balance"])
+    customer = selectors.customer_get(customer.pk)  # its balance now
     messages.success(
         request,
         f"{verb} {format_money(abs(entry.amount))} for {customer.name}; the balance is now {format_money(customer.balance)}.",
@@ -148,4 +149,4 @@ def _balance_changed(request: HttpRequest, customer, entry) -> HttpResponse:
     if not request.htmx:
         return redirect("customer_detail", customer.pk)
     response = render(request, "orders/balance_form.html#balance-changed", {"customer": customer})
-    return trigger_client_event(response, "ledger-changed")
+    return trigger_client_event(response, "ledger-table-changed")

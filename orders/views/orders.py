@@ -10,33 +10,34 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
-from django_tables2 import RequestConfig
 
 from dashboard.accounts.permissions import permission_required
 from dashboard.ui.formatting import format_money
+from dashboard.ui.htmx import HtmxHttpRequest, redirect_after_post, row_action_done
 from dashboard.ui.links import public_url
-from dashboard.ui.lists import render_list
+from dashboard.ui.lists import render_list, short_table
 from orders import gateways, selectors, services
 from orders.errors import InsufficientBalance, OrderPlatformError, PaymentNotStarted
 from orders.executors import executor_class
-from orders.filters import OrderFilter, reference
+from orders.filters import OrderFilter
 from orders.forms import OrderForm, QuoteForm, new_idempotency_key
 from orders.models import OrderStatus, PaymentMethod, PaymentStatus
-from orders.tables import OrderTable
+from orders.tables import CustomerOrderTable, OrderLedgerTable, OrderPaymentTable, OrderTable
 
 # How often a page with open orders asks for their status.
 POLL_SECONDS = 3
 
 
 @permission_required("orders.view_order")
-def order_list(request: HttpRequest) -> HttpResponse:
-    visible = selectors.orders_visible_to(request.user)
+def order_list(request: HtmxHttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()
-    if q and (exact := visible.filter(order_no=reference(q)).first()):
+    if q and (exact := selectors.order_find_exact(request.user, q)):
         url = reverse("order_detail", args=[exact.order_no])
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     admin = selectors.sees_everything(request.user)
-    filterset = OrderFilter(request.GET or None, queryset=visible, for_customer=not admin)
+    filterset = OrderFilter(
+        request.GET or None, queryset=selectors.orders_visible_to(request.user), for_customer=not admin
+    )
     return render_list(
         request,
         filterset=filterset,
@@ -48,45 +49,34 @@ def order_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-class CustomerOrderTable(OrderTable):
-    class Meta(OrderTable.Meta):
-        exclude = ("customer",)
-
-
-def _table_of(request: HttpRequest, orders: list) -> OrderTable:
-    """Rows of the order list outside the list itself (live status, a cancelled row)."""
+def _table_of(request: HtmxHttpRequest, orders: list) -> OrderTable:
+    """Rows of the order list outside the list itself (live status)."""
     table_class = OrderTable if selectors.sees_everything(request.user) else CustomerOrderTable
-    table = table_class(orders, orderable=False)
-    RequestConfig(request, paginate=False).configure(table)
-    return table
+    return short_table(request, table_class, orders)
 
 
 @permission_required("orders.view_order")
 @require_GET
-def order_rows(request: HttpRequest) -> HttpResponse:
+def order_rows(request: HtmxHttpRequest) -> HttpResponse:
     """Live status: the current rows of the orders asked for (`?no=…`), swapped in
     out of band, and the poller again for those still open."""
-    numbers = request.GET.getlist("no")[:100]
-    orders = list(selectors.orders_visible_to(request.user).filter(order_no__in=numbers))
+    orders = selectors.orders_numbered(request.user, request.GET.getlist("no")[:100])
     table = _table_of(request, orders)
-    still_open = [o.order_no for o in orders if o.status in (OrderStatus.PENDING, OrderStatus.RUNNING)]
-    response = render(
-        request,
-        "orders/order_list.html#order-rows",
-        {"table": table, "still_open": still_open, "poll_seconds": POLL_SECONDS},
-    )
+    response = render(request, "orders/order_list.html#order-rows", {"table": table, "poll_seconds": POLL_SECONDS})
     if any(o.status in (OrderStatus.FAILED, OrderStatus.CANCELLED) for o in orders):
         trigger_client_event(response, "balance-changed")  # a refund
     return response
 
 
 @permission_required("orders.view_order")
-def order_detail(request: HttpRequest, order_no: str) -> HttpResponse:
+def order_detail(request: HtmxHttpRequest, order_no: str) -> HttpResponse:
     order = selectors.order_get_for(request.user, order_no)
     history = selectors.order_history(order, request.user)
     awaiting = next((p for p in history["payments"] if p.kind == "charge" and p.status == PaymentStatus.PENDING), None)
     context = {
         **history,
+        "payments_table": short_table(request, OrderPaymentTable, history["payments"]),
+        "ledger_table": short_table(request, OrderLedgerTable, history["ledger_entries"]),
         "order": order,
         "awaiting": awaiting,
         "poll_seconds": POLL_SECONDS,
@@ -99,7 +89,9 @@ def order_detail(request: HttpRequest, order_no: str) -> HttpResponse:
 
 @permission_required("orders.cancel_order")
 @require_POST
-def order_cancel(request: HttpRequest, order_no: str) -> HttpResponse:
+def order_cancel(request: HtmxHttpRequest, order_no: str) -> HttpResponse:
+    """From a row of the order list, a row action; from the order's own page (`from=order`),
+    that page again, whole."""
     order = selectors.order_get_for(request.user, order_no)
     try:
         order = services.order_cancel(order=order, actor=request.user)
@@ -109,14 +101,9 @@ def order_cancel(request: HttpRequest, order_no: str) -> HttpResponse:
         messages.success(
             request, f"Order {order.order_no} is cancelled; {format_money(order.amount)} was refunded to the balance."
         )
-    if not request.htmx:
-        return redirect("order_detail", order.order_no)
-    if request.POST.get("row"):
-        table = _table_of(request, [selectors.order_get_for(request.user, order_no)])
-        response = render(request, "orders/order_list.html#order-row", {"table": table})
-    else:
-        response = HttpResponseClientRedirect(reverse("order_detail", args=[order.order_no]))
-    return trigger_client_event(response, "balance-changed")
+    if request.POST.get("from") == "order":
+        return redirect_after_post(request, "order_detail", order.order_no)
+    return row_action_done(request, region="orders-table", redirect_to="order_list", events=["balance-changed"])
 
 
 @permission_required("orders.place_order")

@@ -2,16 +2,15 @@
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
 from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_POST
-from django_htmx.http import trigger_client_event
 
 from dashboard.accounts import selectors, two_factor
 from dashboard.accounts import services as accounts
 from dashboard.accounts.filters import UserFilter
 from dashboard.accounts.permissions import permission_required
 from dashboard.accounts.tables import UserTable
+from dashboard.ui.htmx import HtmxHttpRequest, row_action_done
 from dashboard.ui.lists import render_list
 
 
@@ -28,23 +27,20 @@ def user_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _user_action(request: HttpRequest, pk: int, action) -> HttpResponse:
-    """Runs `action(account)`, which returns the success message. htmx gets no content
-    and a `users-changed` event (the table reloads itself) with the message as a toast;
-    without JavaScript, a redirect to the list."""
+def _user_action(request: HtmxHttpRequest, pk: int, action) -> HttpResponse:
+    """Runs `action(account)`, which returns the success message, and answers as every
+    row action does (`row_action_done`)."""
     account = selectors.user_get(pk)
     try:
         messages.success(request, action(account))
     except accounts.AccountError as refused:
         messages.error(request, refused.message)
-    if request.htmx:
-        return trigger_client_event(HttpResponse(status=204), "users-changed")
-    return redirect("user_list")
+    return row_action_done(request, region="users-table", redirect_to="user_list")
 
 
 @permission_required("auth.change_user")
 @require_POST
-def user_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
+def user_deactivate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     def deactivate(account) -> str:
         accounts.user_deactivate(user=account, actor=request.user)
         return f"{account.get_username()} is deactivated and signed out everywhere."
@@ -54,7 +50,7 @@ def user_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required("auth.change_user")
 @require_POST
-def user_activate(request: HttpRequest, pk: int) -> HttpResponse:
+def user_activate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     def activate(account) -> str:
         accounts.user_activate(user=account, actor=request.user)
         return f"{account.get_username()} can sign in again."
@@ -64,7 +60,7 @@ def user_activate(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required("auth.change_user")
 @require_POST
-def user_sms_unlock(request: HttpRequest, pk: int) -> HttpResponse:
+def user_sms_unlock(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     def unlock(account) -> str:
         accounts.sms_sign_in_unlock(user=account, actor=request.user)
         return f"{account.get_username()} can sign in by SMS again."
@@ -74,7 +70,7 @@ def user_sms_unlock(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required("auth.change_user")
 @require_POST
-def user_sign_out(request: HttpRequest, pk: int) -> HttpResponse:
+def user_sign_out(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     def sign_out(account) -> str:
         ended = accounts.user_sign_out_everywhere(user=account, actor=request.user)
         return f"Ended {ended} session{pluralize(ended)} of {account.get_username()}."
@@ -84,7 +80,7 @@ def user_sign_out(request: HttpRequest, pk: int) -> HttpResponse:
 
 @permission_required("auth.change_user")
 @require_POST
-def user_two_factor_reset(request: HttpRequest, pk: int) -> HttpResponse:
+def user_two_factor_reset(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     def reset(account) -> str:
         two_factor.second_factor_reset(user=account, actor=request.user)
         then = (

@@ -15,7 +15,7 @@ from dashboard.ui.tables import ListTable, MoneyColumn
 TEMPLATES = {
     "kit/group_list.html": (
         "<!doctype html><html><body>{% include 'ui/filter_form.html' %}"
-        "{% partialdef groups-table inline %}<div id=\"groups-table\">{% include 'ui/table.html' %}</div>"
+        "{% partialdef groups-table inline %}{% include 'ui/list_region.html' %}"
         "{% endpartialdef %}</body></html>"
     ),
 }

@@ -90,6 +90,11 @@ def test_cells_say_what_the_columns_mean(table):
     assert "&lt;b&gt;bob&lt;/b&gt;" in bob and "<b>" not in bob
     assert "<td >&lt;none&gt;</td>" in ann
     assert 'hx-confirm="Switch ann off?"' in ann and 'name="csrfmiddlewaretoken"' in ann
+    # A row action swaps nothing: its list's region reloads itself (dashboard.ui.htmx.row_action_done).
+    assert (
+        f'<form method="post" action="/users/{table.data[0].pk}/off/" hx-post="/users/{table.data[0].pk}/off/"' in ann
+    )
+    assert 'hx-swap="none"' in ann
 
 
 def test_the_export_values_of_the_columns(table):
