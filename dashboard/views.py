@@ -10,13 +10,14 @@ from django.template import loader
 from django.views.decorators.cache import never_cache
 
 from dashboard import charts
+from dashboard.ui.htmx import HtmxHttpRequest
 from dashboard.ui.lists import short_table
 from orders import selectors
 from orders.tables import RecentOrderTable
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: HtmxHttpRequest) -> HttpResponse:
     if selectors.sees_everything(request.user):
         figures = selectors.admin_dashboard()
         chart = charts.orders_and_revenue(figures["days"], settings.CURRENCY)
@@ -30,7 +31,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def balance_badge(request: HttpRequest) -> HttpResponse:
+def balance_badge(request: HtmxHttpRequest) -> HttpResponse:
     customer = selectors.customer_for(request.user)
     if customer is None:
         raise Http404("Only customers have a balance.")

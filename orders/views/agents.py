@@ -1,8 +1,9 @@
 """The Agents page: who is fulfilling orders, and how it is going."""
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 
 from dashboard.accounts.permissions import permission_required
+from dashboard.ui.htmx import HtmxHttpRequest
 from dashboard.ui.lists import render_list
 from orders import selectors
 from orders.executors import executor_class
@@ -11,7 +12,7 @@ from orders.tables import AgentTable
 
 
 @permission_required("orders.view_all_orders")
-def agent_list(request: HttpRequest) -> HttpResponse:
+def agent_list(request: HtmxHttpRequest) -> HttpResponse:
     filterset = AgentFilter(request.GET or None, queryset=selectors.agents_all())
     return render_list(
         request,

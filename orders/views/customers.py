@@ -1,7 +1,7 @@
 """The admin's customers: list, create, edit, detail, and balance top-up / deduction."""
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import trigger_client_event
@@ -54,7 +54,7 @@ def customer_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 @permission_required("orders.add_customer")
 @require_http_methods(["GET", "POST"])
-def customer_create(request: HttpRequest) -> HttpResponse:
+def customer_create(request: HtmxHttpRequest) -> HttpResponse:
     form = CustomerCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

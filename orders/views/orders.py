@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -108,7 +108,7 @@ def order_cancel(request: HtmxHttpRequest, order_no: str) -> HttpResponse:
 
 @permission_required("orders.place_order")
 @require_http_methods(["GET", "POST"])
-def order_create(request: HttpRequest) -> HttpResponse:
+def order_create(request: HtmxHttpRequest) -> HttpResponse:
     customer = selectors.customer_for(request.user)
     if customer is None:
         raise Http404("Only customers place orders.")
@@ -143,7 +143,7 @@ def order_create(request: HttpRequest) -> HttpResponse:
     return render(request, "orders/order_form.html", context, status=status)
 
 
-def _placed(request: HttpRequest, order) -> HttpResponse:
+def _placed(request: HtmxHttpRequest, order) -> HttpResponse:
     charge = order.payments.get(kind="charge")
     if charge.method == PaymentMethod.BALANCE:
         messages.success(
@@ -157,7 +157,7 @@ def _placed(request: HttpRequest, order) -> HttpResponse:
 
 @permission_required("orders.place_order")
 @require_GET
-def order_quote(request: HttpRequest) -> HttpResponse:
+def order_quote(request: HtmxHttpRequest) -> HttpResponse:
     customer = selectors.customer_for(request.user)
     if customer is None:
         raise Http404("Only customers place orders.")

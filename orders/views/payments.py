@@ -1,8 +1,9 @@
 """Payments: every money movement on an order, as a filterable, sortable, exportable list."""
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 
 from dashboard.accounts.permissions import permission_required
+from dashboard.ui.htmx import HtmxHttpRequest
 from dashboard.ui.lists import render_list
 from orders import selectors
 from orders.filters import PaymentFilter
@@ -10,7 +11,7 @@ from orders.tables import PaymentTable
 
 
 @permission_required("orders.view_payment")
-def payment_list(request: HttpRequest) -> HttpResponse:
+def payment_list(request: HtmxHttpRequest) -> HttpResponse:
     filterset = PaymentFilter(request.GET or None, queryset=selectors.payments_visible_to(request.user))
     return render_list(
         request,

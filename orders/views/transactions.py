@@ -1,8 +1,9 @@
 """Transactions: the ledger, as a filterable, sortable, exportable list."""
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 
 from dashboard.accounts.permissions import permission_required
+from dashboard.ui.htmx import HtmxHttpRequest
 from dashboard.ui.lists import render_list
 from orders import selectors
 from orders.filters import LedgerFilter
@@ -10,7 +11,7 @@ from orders.tables import LedgerTable
 
 
 @permission_required("orders.view_ledgerentry")
-def ledger_list(request: HttpRequest) -> HttpResponse:
+def ledger_list(request: HtmxHttpRequest) -> HttpResponse:
     filterset = LedgerFilter(request.GET or None, queryset=selectors.ledger_visible_to(request.user))
     return render_list(
         request,

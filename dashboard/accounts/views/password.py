@@ -5,15 +5,17 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.contrib.auth.views import PasswordResetConfirmView
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 
+from dashboard.ui.htmx import HtmxHttpRequest
+
 
 @login_required
 @sensitive_post_parameters()
-def password_change(request: HttpRequest) -> HttpResponse:
+def password_change(request: HtmxHttpRequest) -> HttpResponse:
     """Change the password, or set a first one: a customer made with a set-password
     link they lost signs in by SMS, and has no old password to give."""
     first = not request.user.has_usable_password()

@@ -12,9 +12,10 @@ from dashboard.accounts import services as accounts
 from dashboard.accounts import sms, two_factor
 from dashboard.accounts.addresses import client_ip
 from dashboard.accounts.forms import SignInForm, SmsCodeRequestForm, SmsSignInForm
+from dashboard.ui.htmx import HtmxHttpRequest
 
 
-def _next_url(request: HttpRequest) -> str:
+def _next_url(request: HtmxHttpRequest) -> str:
     candidate = request.POST.get("next") or request.GET.get("next") or ""
     if url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -23,7 +24,7 @@ def _next_url(request: HttpRequest) -> str:
     return resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
-def _signed_in(request: HttpRequest, user) -> HttpResponse:
+def _signed_in(request: HtmxHttpRequest, user) -> HttpResponse:
     accounts.sign_in(request, user)
     two_factor.password_step_done(request, user)
     return redirect(_next_url(request))
@@ -32,7 +33,7 @@ def _signed_in(request: HttpRequest, user) -> HttpResponse:
 @sensitive_post_parameters("password")
 @csrf_protect
 @never_cache
-def sign_in(request: HttpRequest) -> HttpResponse:
+def sign_in(request: HtmxHttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect(_next_url(request))
     form = SignInForm(request, data=request.POST if request.method == "POST" else None)
@@ -45,7 +46,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("code")
 @csrf_protect
 @never_cache
-def sign_in_sms(request: HttpRequest) -> HttpResponse:
+def sign_in_sms(request: HtmxHttpRequest) -> HttpResponse:
     """Step 1 (POST `mobile`): send a code. Step 2 (POST `mobile` and `code`): sign in."""
     if request.user.is_authenticated:
         return redirect(_next_url(request))
@@ -80,7 +81,7 @@ def sign_in_sms(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _sms_refused(request: HttpRequest, context: dict, refused: accounts.AccountError) -> HttpResponse:
+def _sms_refused(request: HtmxHttpRequest, context: dict, refused: accounts.AccountError) -> HttpResponse:
     response = render(
         request, "registration/login_sms.html", {**context, "error": refused.message}, status=refused.status
     )

@@ -4,7 +4,7 @@ recovery codes (shown once), and the account page to renew or turn it off."""
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -17,7 +17,7 @@ from dashboard.accounts import two_factor
 from dashboard.accounts.forms import EnrolmentForm, SecondFactorForm
 from dashboard.accounts.services import AccountError
 from dashboard.accounts.views.sign_in import _next_url, locked_out
-from dashboard.ui.htmx import redirect_after_post
+from dashboard.ui.htmx import HtmxHttpRequest, redirect_after_post
 
 
 def _recovery_codes_page(then: str) -> str:
@@ -25,7 +25,7 @@ def _recovery_codes_page(then: str) -> str:
 
 
 @login_required
-def two_factor_account(request: HttpRequest) -> HttpResponse:
+def two_factor_account(request: HtmxHttpRequest) -> HttpResponse:
     user = request.user
     device = two_factor.app_device(user)
     context = {
@@ -39,7 +39,7 @@ def two_factor_account(request: HttpRequest) -> HttpResponse:
 @login_required
 @sensitive_post_parameters("code")
 @never_cache
-def two_factor_enrol(request: HttpRequest) -> HttpResponse:
+def two_factor_enrol(request: HtmxHttpRequest) -> HttpResponse:
     device = two_factor.enrolment_device(request)
     form = EnrolmentForm(request.POST if request.method == "POST" else None)
     if form.is_bound and form.is_valid():
@@ -61,7 +61,7 @@ def two_factor_enrol(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @never_cache
-def two_factor_recovery_codes(request: HttpRequest) -> HttpResponse:
+def two_factor_recovery_codes(request: HtmxHttpRequest) -> HttpResponse:
     codes = two_factor.recovery_codes_take(request)
     if codes is None:
         messages.info(request, "Recovery codes are shown only once. If you have lost yours, make new ones.")
@@ -72,7 +72,7 @@ def two_factor_recovery_codes(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def two_factor_recovery_codes_renew(request: HttpRequest) -> HttpResponse:
+def two_factor_recovery_codes_renew(request: HtmxHttpRequest) -> HttpResponse:
     try:
         two_factor.recovery_codes_regenerate(request=request)
     except AccountError as refused:
@@ -83,7 +83,7 @@ def two_factor_recovery_codes_renew(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def two_factor_disable(request: HttpRequest) -> HttpResponse:
+def two_factor_disable(request: HtmxHttpRequest) -> HttpResponse:
     try:
         two_factor.second_factor_disable(user=request.user)
     except AccountError as refused:
@@ -93,7 +93,7 @@ def two_factor_disable(request: HttpRequest) -> HttpResponse:
     return redirect_after_post(request, "two_factor")
 
 
-def _locked_out(request: HttpRequest) -> HttpResponse:
+def _locked_out(request: HtmxHttpRequest) -> HttpResponse:
     # The half-finished sign-in ends with the lockout: the password step is locked too.
     logout(request)
     return locked_out(request)
@@ -102,7 +102,7 @@ def _locked_out(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("code")
 @csrf_protect
 @never_cache
-def two_factor_verify(request: HttpRequest) -> HttpResponse:
+def two_factor_verify(request: HtmxHttpRequest) -> HttpResponse:
     """The step after the password for anyone enrolled: a code from the app, or a
     recovery code (`?recovery=1` asks for one)."""
     if getattr(request, "second_factor_step", None) != two_factor.VERIFY:

@@ -1,7 +1,7 @@
 """The admin's Users page: every account, and what an admin can do to one."""
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_POST
 
@@ -15,7 +15,7 @@ from dashboard.ui.lists import render_list
 
 
 @permission_required("auth.view_user")
-def user_list(request: HttpRequest) -> HttpResponse:
+def user_list(request: HtmxHttpRequest) -> HttpResponse:
     filterset = UserFilter(request.GET or None, queryset=selectors.users_matching())
     return render_list(
         request,
