@@ -61,7 +61,7 @@ class UserTable(ListTable):
                 post_button(
                     self,
                     reverse("user_sign_out", args=[record.pk]),
-                    "Sign out everywhere",
+                    format_html('{}<span class="visually-hidden"> {}</span>', "Sign out", "everywhere"),
                     confirm=f"End every session of {record.username}? They will have to sign in again.",
                 )
             )
@@ -70,7 +70,7 @@ class UserTable(ListTable):
                 post_button(
                     self,
                     reverse("user_sms_unlock", args=[record.pk]),
-                    "Unlock SMS sign-in",
+                    format_html('{}<span class="visually-hidden"> {}</span>', "Unlock SMS", "sign-in"),
                     confirm=f"Let {record.username} sign in by SMS again? Too many wrong codes were entered for their number.",
                 )
             )
