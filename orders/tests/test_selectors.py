@@ -125,9 +125,10 @@ QUERYING = {
 SHORTCUTS = {"get_object_or_404", "get_list_or_404"}
 
 
-def test_views_and_tables_read_through_selectors_only():
+def test_views_tables_and_the_agent_loop_read_through_selectors_only():
     sources = [
         *(ROOT / "orders" / "views").glob("*.py"),
+        *(ROOT / "orders" / "agent").glob("*.py"),
         ROOT / "orders" / "sandbox" / "views.py",
         ROOT / "orders" / "tables.py",
         *(ROOT / "dashboard" / "accounts" / "views").glob("*.py"),
