@@ -2,8 +2,9 @@
 
 Everything is read from the environment (every variable is in the README's
 Configuration table). The defaults are safe: debug is off unless `DJANGO_DEBUG` says
-otherwise, and with debug off the app refuses to start without `DJANGO_SECRET_KEY`. Production behaviour is switched on by the environment;
-nothing exists only in production.
+otherwise, and with debug off the app refuses to start without `DJANGO_SECRET_KEY`.
+Production behaviour is switched on by the environment; nothing exists only in
+production.
 """
 
 import os
