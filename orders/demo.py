@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from dashboard.accounts.roles import ADMIN_GROUP, CUSTOMER_GROUP
 from orders.models import (
+    FINAL_STATUSES,
     Customer,
     LedgerEntry,
     LedgerKind,
@@ -125,6 +126,12 @@ ERRORS = [
     "Target unreachable: connection timed out",
     "Provider rejected the target",
     "Rate limited by the provider",
+]
+# Why support refunded a completed order.
+REFUND_REASONS = [
+    "Delivered to the wrong target",
+    "Customer reported it was not delivered",
+    "Goodwill refund after a complaint",
 ]
 
 
@@ -387,6 +394,9 @@ def _plan_order(
             plan.refunded_at = at
         else:
             move(OrderStatus.COMPLETED, rng.uniform(5, 600), "Completed by demo-agent")
+            if rng.random() < 0.02:
+                move(OrderStatus.REFUNDED, rng.uniform(3600, 3 * 86400), f"Refunded: {rng.choice(REFUND_REASONS)}")
+                plan.refunded_at = at
     plan.status = state
     return plan
 
@@ -461,7 +471,7 @@ def _write_orders(plans: list[PlannedOrder], now: datetime, report: Report, prog
         for plan in batch:
             last_at = plan.events[-1][0]
             started = next((at for at, _, to, _ in plan.events if to == OrderStatus.RUNNING), None)
-            final = plan.status in (OrderStatus.COMPLETED, OrderStatus.FAILED, OrderStatus.CANCELLED)
+            final = plan.status in (OrderStatus.COMPLETED, *FINAL_STATUSES)
             running = plan.status == OrderStatus.RUNNING
             rows.append(
                 Order(
@@ -614,7 +624,9 @@ def _write_ledger(
                     plan.quote.amount,
                     at,
                     order_id=plan.pk,
-                    memo=f"Refund of {plan.status} order {plan.order_no}",
+                    memo=f"Refund of order {plan.order_no}"
+                    if plan.status == OrderStatus.REFUNDED
+                    else f"Refund of {plan.status} order {plan.order_no}",
                     idempotency_key=f"order:{plan.order_no}:refund",
                 )
             else:

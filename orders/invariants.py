@@ -16,6 +16,7 @@ from django.db.models import F, OuterRef, Q, Subquery
 
 from orders.models import (
     FINAL_STATUSES,
+    REFUNDED_STATUSES,
     Customer,
     LedgerEntry,
     LedgerKind,
@@ -114,15 +115,15 @@ def _order_money_problems(status, amount, payments, entries) -> Iterator[str]:
     ):
         if len(rows) > 1:
             yield f"has {len(rows)} {what}"
-    if status in (OrderStatus.PENDING, OrderStatus.RUNNING, OrderStatus.COMPLETED) and not paid:
+    if status in (OrderStatus.PENDING, OrderStatus.RUNNING, OrderStatus.COMPLETED, OrderStatus.REFUNDED) and not paid:
         yield f"is {status} but was never charged"
     if paid and paid[0][4] != amount:
         yield f"charge {paid[0][4]} differs from its amount {amount}"
     if refunds and not paid:
         yield "was refunded without a charge"
-    if refunds and status not in (OrderStatus.CANCELLED, OrderStatus.FAILED):
+    if refunds and status not in REFUNDED_STATUSES:
         yield f"is {status} but was refunded"
-    if status in (OrderStatus.CANCELLED, OrderStatus.FAILED) and paid and not refunds:
+    if status in REFUNDED_STATUSES and paid and not refunds:
         yield f"is {status} and charged but was never refunded"
     if refunds and paid and refunds[0][4] != paid[0][4]:
         yield f"refund {refunds[0][4]} differs from its charge {paid[0][4]}"

@@ -104,6 +104,7 @@ class OrderStatus(models.TextChoices):
     COMPLETED = "completed", "Completed"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
+    REFUNDED = "refunded", "Refunded"
 
 
 # The only legal moves of the status pipeline (docs/domain.md, "The status pipeline").
@@ -111,12 +112,18 @@ ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
     OrderStatus.AWAITING_PAYMENT: frozenset({OrderStatus.PENDING, OrderStatus.CANCELLED}),
     OrderStatus.PENDING: frozenset({OrderStatus.RUNNING, OrderStatus.CANCELLED}),
     OrderStatus.RUNNING: frozenset({OrderStatus.COMPLETED, OrderStatus.FAILED, OrderStatus.PENDING}),
-    OrderStatus.COMPLETED: frozenset(),
+    # Only an admin moves a completed order on: a refund in full, with a reason.
+    OrderStatus.COMPLETED: frozenset({OrderStatus.REFUNDED}),
     OrderStatus.FAILED: frozenset(),
     OrderStatus.CANCELLED: frozenset(),
+    OrderStatus.REFUNDED: frozenset(),
 }
 FINAL_STATUSES = frozenset(s for s, moves in ORDER_TRANSITIONS.items() if not moves)
-OPEN_STATUSES = frozenset(OrderStatus.values) - FINAL_STATUSES
+# Still on their way through the pipeline by themselves (the pages poll them); a
+# completed order is done, though not final: it can still be refunded.
+OPEN_STATUSES = frozenset({OrderStatus.AWAITING_PAYMENT, OrderStatus.PENDING, OrderStatus.RUNNING})
+# The orders whose charge was refunded to the balance.
+REFUNDED_STATUSES = frozenset({OrderStatus.CANCELLED, OrderStatus.FAILED, OrderStatus.REFUNDED})
 
 
 class OrderQuerySet(models.QuerySet):

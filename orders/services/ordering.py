@@ -29,6 +29,7 @@ from django.utils import timezone
 from orders import gateways
 from orders.errors import (
     IdempotencyConflict,
+    IllegalTransition,
     InvalidAmount,
     InvalidRequest,
     PaymentNotStarted,
@@ -235,6 +236,49 @@ def order_cancel(*, order: Order, actor: Actor, note: str = "") -> Order:
     )
     _refund(order, actor=actor, memo=f"Refund of cancelled order {order.order_no}")
     return order
+
+
+# What an admin writes as the reason for a refund: kept on the order's timeline event.
+REFUND_REASON_MAX = 300
+
+
+@transaction.atomic
+def order_refund(*, order: Order, actor: Actor, reason: str) -> Order:
+    """Refunds a completed order in full to the customer's balance (store credit, also
+    for a card or ATM payment), once: the order becomes `refunded`, which is final.
+    Callers check who may refund."""
+    _check_text(reason, field="reason", max_length=REFUND_REASON_MAX, required=True)
+    reason = reason.strip()
+    order = _transition(
+        order, expected=OrderStatus.COMPLETED, to=OrderStatus.REFUNDED, actor=actor, note=f"Refunded: {reason}"
+    )
+    _refund(order, actor=actor, memo=f"Refund of order {order.order_no}: {reason}")
+    return order
+
+
+REORDERABLE_STATUSES = (OrderStatus.FAILED, OrderStatus.REFUNDED)
+
+
+def order_reorder(*, order: Order, actor: Actor, idempotency_key: str) -> Order:
+    """Places the same product, quantity and target again for the order's customer, at
+    today's price, charged to their balance (refused as usual when it is short). Only
+    from a failed or refunded order; the new order's memo names the one it repeats."""
+    # The caller's copy may predate a refund.
+    order = Order.objects.select_related("customer", "product").get(pk=order.pk)
+    if order.status not in REORDERABLE_STATUSES:
+        raise IllegalTransition(
+            f"Order {order.order_no} is {order.get_status_display().lower()}; "
+            "only a failed or refunded order can be placed again."
+        )
+    return order_place(
+        customer=order.customer,
+        product=order.product,
+        quantity=order.quantity,
+        target=order.target,
+        memo=f"Re-order of {order.order_no}",
+        idempotency_key=idempotency_key,
+        actor=actor,
+    )
 
 
 def payment_callback_receive(*, gateway, body: bytes, headers) -> Payment:

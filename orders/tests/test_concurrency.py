@@ -29,7 +29,7 @@ from orders.models import (
     PaymentKind,
 )
 from orders.tests.conftest import assert_invariants
-from orders.tests.factories import key, make_customer, make_product, place
+from orders.tests.factories import key, make_admin, make_customer, make_product, place
 
 pytestmark = [
     pytest.mark.postgres,
@@ -132,6 +132,45 @@ def test_concurrent_cancels_refund_once():
     assert order.ledger_entries.filter(kind=LedgerKind.REFUND).count() == 1
     assert order.events.filter(to_status=OrderStatus.CANCELLED).count() == 1
     assert balance_of(customer) == Decimal("50.00")
+    assert_invariants()
+
+
+def test_concurrent_refunds_of_a_completed_order_refund_once():
+    customer = make_customer("50.00")
+    place(customer, make_product(tiers=((1, "20.00"),)))
+    [claimed] = services.order_claim(worker_id="w", lease_seconds=60)
+    order = services.order_complete(order=claimed, worker_id="w")
+    admin = make_admin()
+    copies = [(Order.objects.get(pk=order.pk),) for _ in range(20)]
+
+    outcomes = run_concurrently(
+        lambda copy: services.order_refund(order=copy, actor=admin, reason="not delivered"),
+        copies,
+        expected=(IllegalTransition,),
+    )
+
+    assert len(of_type(outcomes, Order)) == 1 and len(of_type(outcomes, IllegalTransition)) == 19
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.REFUNDED
+    assert order.payments.filter(kind=PaymentKind.REFUND).count() == 1
+    assert order.ledger_entries.filter(kind=LedgerKind.REFUND).count() == 1
+    assert balance_of(customer) == Decimal("50.00")
+    assert_invariants()
+
+
+def test_re_orders_of_one_failed_order_with_one_key_place_once():
+    customer = make_customer("50.00")
+    place(customer, make_product(tiers=((1, "20.00"),)))
+    [claimed] = services.order_claim(worker_id="w", lease_seconds=60)
+    failed = services.order_fail(order=claimed, worker_id="w", error="unreachable")
+    admin, reorder_key = make_admin(), key()
+
+    outcomes = run_concurrently(
+        lambda: services.order_reorder(order=failed, actor=admin, idempotency_key=reorder_key), [()] * 10
+    )
+
+    assert len({order.pk for order in outcomes}) == 1
+    assert Order.objects.filter(customer=customer).count() == 2
+    assert balance_of(customer) == Decimal("30.00")
     assert_invariants()
 
 
