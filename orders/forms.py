@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from dashboard.accounts.forms import MobileField, PlainLabelsForm
 from orders.models import Customer, LedgerEntry, LedgerKind, Level, Order, PaymentMethod, PriceTier, Product
 from orders.money import CENT, MAX_MONEY
+from orders.services.ordering import REFUND_REASON_MAX
 
 
 def new_idempotency_key() -> str:
@@ -134,6 +135,18 @@ class OrderForm(QuoteForm, PlainLabelsForm):
 
     def clean_method(self) -> str:
         return self.cleaned_data["method"] or PaymentMethod.BALANCE
+
+
+class RefundForm(PlainLabelsForm):
+    reason = forms.CharField(
+        max_length=REFUND_REASON_MAX,
+        help_text="Why: on the order's timeline and in the customer's transactions.",
+        error_messages={"required": "Give the reason for the refund."},
+    )
+
+
+class ReorderForm(PlainLabelsForm):
+    idempotency_key = forms.CharField(max_length=64, widget=forms.HiddenInput)
 
 
 class LevelForm(forms.ModelForm):

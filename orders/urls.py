@@ -1,6 +1,6 @@
 from django.urls import path
 
-from orders.views import agents, catalog, customers, orders, payment_callbacks, payments, transactions
+from orders.views import agents, catalog, customers, orders, payment_callbacks, payments, refunds, transactions
 
 urlpatterns = [
     path("customers/", customers.customer_list, name="customer_list"),
@@ -28,6 +28,8 @@ urlpatterns += [
     path("orders/rows/", orders.order_rows, name="order_rows"),
     path("orders/<str:order_no>/", orders.order_detail, name="order_detail"),
     path("orders/<str:order_no>/cancel/", orders.order_cancel, name="order_cancel"),
+    path("orders/<str:order_no>/refund/", refunds.order_refund, name="order_refund"),
+    path("orders/<str:order_no>/reorder/", refunds.order_reorder, name="order_reorder"),
 ]
 
 urlpatterns += [path("agents/", agents.agent_list, name="agent_list")]

@@ -20,8 +20,9 @@ from orders import gateways, selectors, services
 from orders.errors import InsufficientBalance, OrderPlatformError, PaymentNotStarted
 from orders.executors import executor_class
 from orders.filters import OrderFilter
-from orders.forms import OrderForm, QuoteForm, new_idempotency_key
+from orders.forms import OrderForm, QuoteForm, RefundForm, ReorderForm, new_idempotency_key
 from orders.models import OrderStatus, PaymentMethod, PaymentStatus
+from orders.services.ordering import REORDERABLE_STATUSES
 from orders.tables import CustomerOrderTable, OrderLedgerTable, OrderPaymentTable, OrderTable
 
 # How often a page with open orders asks for their status.
@@ -82,9 +83,26 @@ def order_detail(request: HtmxHttpRequest, order_no: str) -> HttpResponse:
         "poll_seconds": POLL_SECONDS,
         "executor": executor_class(),
         "pay_by": awaiting and awaiting.created_at + timedelta(minutes=settings.PAYMENT_TIMEOUT_MINUTES),
+        **_afterwards(request, order),
     }
     template = "orders/order_detail.html#order-live" if request.htmx else "orders/order_detail.html"
     return render(request, template, context)
+
+
+def _afterwards(request: HtmxHttpRequest, order) -> dict:
+    """For an admin: the refund form of a completed order, or what placing a failed or
+    refunded one again would cost today (or why it cannot be)."""
+    if not request.user.has_perm("orders.manage_balances"):
+        return {}
+    if order.status == OrderStatus.COMPLETED:
+        return {"refund_form": RefundForm()}
+    if order.status not in REORDERABLE_STATUSES:
+        return {}
+    try:
+        today = services.order_quote(customer=order.customer, product=order.product, quantity=order.quantity)
+    except OrderPlatformError as refused:
+        return {"reorder_refused": refused.message}
+    return {"reorder_form": ReorderForm(initial={"idempotency_key": new_idempotency_key()}), "reorder_quote": today}
 
 
 @permission_required("orders.cancel_order")
