@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from dashboard.accounts.forms import MobileField, PlainLabelsForm
 from orders.models import Customer, LedgerEntry, LedgerKind, Level, Order, PaymentMethod, PriceTier, Product
 from orders.money import CENT, MAX_MONEY
+from orders.services.notes import NOTE_MAX
 from orders.services.ordering import REFUND_REASON_MAX
 
 
@@ -147,6 +148,18 @@ class RefundForm(PlainLabelsForm):
 
 class ReorderForm(PlainLabelsForm):
     idempotency_key = forms.CharField(max_length=64, widget=forms.HiddenInput)
+
+
+class NoteForm(PlainLabelsForm):
+    body = forms.CharField(
+        label="Note",
+        max_length=NOTE_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Write the note first."},
+    )
+    for_customer = forms.BooleanField(
+        required=False, help_text="Otherwise only admins read it. The customer sees it on their order page."
+    )
 
 
 class LevelForm(forms.ModelForm):

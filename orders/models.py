@@ -221,6 +221,25 @@ class OrderEvent(models.Model):
         return f"{self.order_id}: {self.from_status or '∅'} → {self.to_status}"
 
 
+class OrderNote(models.Model):
+    """What an admin wrote on an order: for staff only, or for the customer too (shown on
+    their order page). Part of the order's timeline; never edited."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField(max_length=2000)
+    for_customer = models.BooleanField(default=False)
+    at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["order", "at", "id"]
+        indexes = [models.Index(fields=["order", "at"], name="order_note_timeline")]
+        constraints = [models.CheckConstraint(condition=~Q(body=""), name="order_note_body_not_empty")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: note by {self.author_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
 class PaymentMethod(models.TextChoices):
     BALANCE = "balance", "Balance"
     CARD = "card", "Card"

@@ -16,7 +16,7 @@ from django.db.models.functions import TruncDate
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from orders.models import Agent, Customer, LedgerEntry, Level, Order, OrderStatus, Payment, Product
+from orders.models import Agent, Customer, LedgerEntry, Level, Order, OrderNote, OrderStatus, Payment, Product
 from orders.money import round_money
 from orders.references import reference
 
@@ -34,13 +34,13 @@ FULFILMENT = "Fulfilment"
 _AGENT_NAMED = re.compile(r"\b(Claimed by|Completed by|Released by|[Ff]ailed on|The lease of) [^\s:]+")
 
 
-def _actor_name(viewer: AbstractBaseUser):
-    """An expression: the actor's username as `viewer` may see it; None where the system acted."""
+def _actor_name(viewer: AbstractBaseUser, field: str = "actor"):
+    """An expression: the username in `field` as `viewer` may see it; None where the system acted."""
     if sees_everything(viewer):
-        return F("actor__username")
+        return F(f"{field}__username")
     return Case(
-        When(actor=viewer.pk, then=F("actor__username")),
-        When(actor__isnull=False, then=Value(SUPPORT)),
+        When(**{field: viewer.pk}, then=F(f"{field}__username")),
+        When(**{f"{field}__isnull": False}, then=Value(SUPPORT)),
         default=None,
         output_field=CharField(),
     )
@@ -201,12 +201,19 @@ def customer_dashboard(customer: Customer, *, recent: int = 5) -> dict[str, obje
 
 
 def order_history(order: Order, viewer: AbstractBaseUser) -> dict[str, object]:
-    """An order's payments, ledger entries and timeline (with `actor_name`), and the
-    agent running it and its last error, as `viewer` may see them."""
+    """An order's payments, ledger entries, status moves (`events`) and `timeline` (the
+    moves and the notes `viewer` may read, each with `actor_name`), and the agent running
+    it and its last error, as `viewer` may see them: a customer reads only the notes
+    written for them."""
     events = list(order.events.annotate(actor_name=_actor_name(viewer)).order_by("at", "id"))
     for event in events:
         # For display only: events are never saved again.
         event.note = _agents_named_for(viewer, event.note)
+    notes = order.notes.annotate(actor_name=_actor_name(viewer, "author"))
+    if not sees_everything(viewer):
+        notes = notes.filter(for_customer=True)
+    # One timeline: status moves and notes by time (a note sorts after a move of the same instant).
+    timeline = sorted([*events, *notes.order_by("at", "id")], key=lambda step: (step.at, isinstance(step, OrderNote)))
     agent = ""
     if order.status == OrderStatus.RUNNING and order.claimed_by:
         agent = order.claimed_by if sees_everything(viewer) else FULFILMENT
@@ -214,6 +221,7 @@ def order_history(order: Order, viewer: AbstractBaseUser) -> dict[str, object]:
         "payments": list(order.payments.order_by("created_at", "id")),
         "ledger_entries": list(order.ledger_entries.order_by("created_at", "id")),
         "events": events,
+        "timeline": timeline,
         "agent": agent,
         "last_error": _agents_named_for(viewer, order.last_error),
     }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from orders.views import agents, catalog, customers, orders, payment_callbacks, payments, refunds, transactions
+from orders.views import agents, catalog, customers, notes, orders, payment_callbacks, payments, refunds, transactions
 
 urlpatterns = [
     path("customers/", customers.customer_list, name="customer_list"),
@@ -30,6 +30,7 @@ urlpatterns += [
     path("orders/<str:order_no>/cancel/", orders.order_cancel, name="order_cancel"),
     path("orders/<str:order_no>/refund/", refunds.order_refund, name="order_refund"),
     path("orders/<str:order_no>/reorder/", refunds.order_reorder, name="order_reorder"),
+    path("orders/<str:order_no>/notes/", notes.order_note_add, name="order_note_add"),
 ]
 
 urlpatterns += [path("agents/", agents.agent_list, name="agent_list")]

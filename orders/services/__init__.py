@@ -41,6 +41,7 @@ from orders.services.fulfilment import (
     order_renew_leases,
     order_retry,
 )
+from orders.services.notes import order_note_add
 from orders.services.ordering import (
     order_cancel,
     order_place,
@@ -69,6 +70,7 @@ __all__ = [
     "order_complete_many",
     "order_expire_leases",
     "order_fail",
+    "order_note_add",
     "order_place",
     "order_quote",
     "order_refund",

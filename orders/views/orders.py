@@ -20,7 +20,7 @@ from orders import gateways, selectors, services
 from orders.errors import InsufficientBalance, OrderPlatformError, PaymentNotStarted
 from orders.executors import executor_class
 from orders.filters import OrderFilter
-from orders.forms import OrderForm, QuoteForm, RefundForm, ReorderForm, new_idempotency_key
+from orders.forms import NoteForm, OrderForm, QuoteForm, RefundForm, ReorderForm, new_idempotency_key
 from orders.models import OrderStatus, PaymentMethod, PaymentStatus
 from orders.services.ordering import REORDERABLE_STATUSES
 from orders.tables import CustomerOrderTable, OrderLedgerTable, OrderPaymentTable, OrderTable
@@ -90,19 +90,21 @@ def order_detail(request: HtmxHttpRequest, order_no: str) -> HttpResponse:
 
 
 def _afterwards(request: HtmxHttpRequest, order) -> dict:
-    """For an admin: the refund form of a completed order, or what placing a failed or
-    refunded one again would cost today (or why it cannot be)."""
+    """For an admin: the note form; the refund form of a completed order, or what placing
+    a failed or refunded one again would cost today (or why it cannot be)."""
+    notes = {"note_form": NoteForm()} if request.user.has_perm("orders.view_all_orders") else {}
     if not request.user.has_perm("orders.manage_balances"):
-        return {}
+        return notes
     if order.status == OrderStatus.COMPLETED:
-        return {"refund_form": RefundForm()}
+        return {**notes, "refund_form": RefundForm()}
     if order.status not in REORDERABLE_STATUSES:
-        return {}
+        return notes
     try:
         today = services.order_quote(customer=order.customer, product=order.product, quantity=order.quantity)
     except OrderPlatformError as refused:
-        return {"reorder_refused": refused.message}
-    return {"reorder_form": ReorderForm(initial={"idempotency_key": new_idempotency_key()}), "reorder_quote": today}
+        return {**notes, "reorder_refused": refused.message}
+    reorder_form = ReorderForm(initial={"idempotency_key": new_idempotency_key()})
+    return {**notes, "reorder_form": reorder_form, "reorder_quote": today}
 
 
 @permission_required("orders.cancel_order")
