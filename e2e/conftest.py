@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.core.servers.basehttp import WSGIServer
+from django.test.testcases import LiveServerThread
 from playwright.sync_api import Page
 
 from dashboard.accounts import sms
@@ -19,6 +21,18 @@ from orders.tests.factories import make_admin, make_customer
 # Playwright's sync API runs an event loop in this thread; live_server's database
 # calls from the same thread are safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+# One request at a time: on SQLite the live server's threads share the test database's
+# one in-memory connection, and a row action's answer makes the page send two requests
+# at once (the list region and the balance badge), which then read each other's rows.
+class SerialLiveServer(WSGIServer):
+    # Requests run in the server's own thread, which already has the test's connections.
+    def __init__(self, *args, connections_override=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+
+
+LiveServerThread.server_class = SerialLiveServer
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 PASSWORD = "e2e-password-1234"
