@@ -1,4 +1,4 @@
-"""Session lifetime, the second-factor step, and Django messages for htmx requests."""
+"""Session lifetime, the second-factor step, and the client address of audit entries."""
 
 import time
 from urllib.parse import urlsplit
@@ -14,6 +14,8 @@ from django.utils.http import urlencode
 from django_htmx.http import HttpResponseClientRedirect
 
 from dashboard.accounts import two_factor
+from dashboard.accounts.addresses import client_ip
+from dashboard.accounts.audit import client_address
 from dashboard.accounts.services import LAST_SEEN, SIGNED_IN_AT
 
 # How stale the session's "last seen" may get before it is written again: the idle
@@ -81,3 +83,14 @@ class SecondFactorMiddleware:
         if request.method == "GET":
             return redirect(f"{reverse(step)}?{urlencode({'next': request.get_full_path()})}")
         return redirect(step)
+
+
+class AuditAddressMiddleware:
+    """Every audit entry written while a request is served carries its client address."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with client_address(client_ip(request)):
+            return self.get_response(request)

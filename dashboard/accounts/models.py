@@ -46,27 +46,40 @@ class SmsCode(models.Model):
 
 
 class AuditEntry(models.Model):
-    """One thing an admin did to an account. Append-only: never updated or deleted.
+    """One thing somebody did: who, what, to which object, the fields it changed, from
+    where and when. Append-only: never updated or deleted (a database trigger refuses).
 
-    `target_repr` keeps what the target was called at the time, so the entry reads
-    the same whatever happens to the account later.
+    The object is named by its type (`object_type`, the model's name: "order",
+    "customer", "user"…) and its key (`object_id`), not by a foreign key, so an entry
+    can name anything and outlives what it names; `target_repr` keeps what the object
+    was called at the time. `target_user` is set as well when the object is a user.
+    `changes` maps each changed field to `[before, after]`, as text.
     """
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     action = models.CharField(max_length=50)
+    object_type = models.CharField(max_length=40, blank=True, default="")
+    object_id = models.CharField(max_length=64, blank=True, default="")
     target_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     target_repr = models.CharField(max_length=200, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
     detail = models.TextField(blank=True)
+    client_address = models.GenericIPAddressField(null=True, blank=True)
     at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["-at", "-id"]
         verbose_name_plural = "audit entries"
-        indexes = [models.Index(fields=["-at", "-id"], name="audit_at")]
+        indexes = [
+            models.Index(fields=["-at", "-id"], name="audit_at"),
+            models.Index(fields=["object_type", "object_id", "-at"], name="audit_object"),
+            models.Index(fields=["action", "-at"], name="audit_action"),
+            models.Index(fields=["actor", "-at"], name="audit_actor"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_repr} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from dashboard.accounts import sms
-from dashboard.accounts.audit import audit_record
+from dashboard.accounts.audit import AuditAction, audit_record
 from dashboard.accounts.models import SmsCode, UserSession
 from dashboard.ui.refusals import FORBIDDEN, TOO_MANY, Refusal
 
@@ -45,10 +45,17 @@ class SmsLocked(AccountError):
     kind = TOO_MANY
 
 
-def sign_in(request: HttpRequest, user: AbstractBaseUser) -> None:
-    """Log the user in: Django's `login` gives the session a new key (no fixation)."""
+def sign_in(request: HttpRequest, user: AbstractBaseUser, *, method: str) -> None:
+    """Log the user in: Django's `login` gives the session a new key (no fixation).
+    `method` ("password", "SMS code") is what the audit entry says they signed in with."""
     login(request, user)
     request.session[SIGNED_IN_AT] = request.session[LAST_SEEN] = int(time.time())
+    audit_record(actor=user, action=AuditAction.SIGNED_IN, target=user, detail=f"With {method}.")
+
+
+def sign_in_failed(*, tried: str, method: str) -> None:
+    """A refused sign-in: `tried` is the username or mobile number given, as typed."""
+    audit_record(actor=None, action=AuditAction.SIGN_IN_FAILED, target_repr=tried.strip(), detail=f"With {method}.")
 
 
 def _code_hash(mobile: str, code: str) -> str:
@@ -168,7 +175,7 @@ def sms_sign_in_unlock(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> No
         mobile=customer.mobile, created_at__gt=_sms_window_start(timezone.now())
     ).delete()
     audit_record(
-        actor=actor, action="sms_sign_in.unlocked", target_user=user, detail=f"{deleted} codes of the window deleted."
+        actor=actor, action=AuditAction.SMS_UNLOCKED, target=user, detail=f"{deleted} codes of the window deleted."
     )
 
 
@@ -185,7 +192,7 @@ def user_sign_out_everywhere(*, user: AbstractBaseUser, actor: AbstractBaseUser)
     refuse_unless_may_act_on(user, actor, "sign a superuser out everywhere")
     deleted, _ = UserSession.objects.filter(user=user).delete()
     audit_record(
-        actor=actor, action="account.signed_out_everywhere", target_user=user, detail=f"{deleted} sessions ended."
+        actor=actor, action=AuditAction.SIGNED_OUT_EVERYWHERE, target=user, detail=f"{deleted} sessions ended."
     )
     return deleted
 
@@ -198,7 +205,7 @@ def user_deactivate(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> None:
     refuse_unless_may_act_on(user, actor, "deactivate a superuser")
     get_user_model().objects.filter(pk=user.pk).update(is_active=False)
     user.is_active = False
-    audit_record(actor=actor, action="account.deactivated", target_user=user)
+    audit_record(actor=actor, action=AuditAction.DEACTIVATED, target=user)
     UserSession.objects.filter(user=user).delete()
 
 
@@ -207,4 +214,4 @@ def user_activate(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> None:
     refuse_unless_may_act_on(user, actor, "reactivate a superuser")
     get_user_model().objects.filter(pk=user.pk).update(is_active=True)
     user.is_active = True
-    audit_record(actor=actor, action="account.activated", target_user=user)
+    audit_record(actor=actor, action=AuditAction.ACTIVATED, target=user)

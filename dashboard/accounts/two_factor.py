@@ -33,7 +33,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
 from dashboard.accounts.addresses import client_ip
-from dashboard.accounts.audit import audit_record
+from dashboard.accounts.audit import AuditAction, audit_record
 from dashboard.accounts.roles import is_admin
 from dashboard.accounts.services import AccountError, refuse_unless_may_act_on
 
@@ -57,8 +57,8 @@ _REMEMBER_SALT = "dashboard.two_factor.remember"
 _ENROLMENT_KEY = "two_factor_enrolment_key"
 _NEW_RECOVERY_CODES = "two_factor_new_recovery_codes"
 
-AUDIT_RESET = "second_factor.reset"
-AUDIT_DISABLED = "second_factor.disabled"
+AUDIT_RESET = AuditAction.SECOND_FACTOR_RESET
+AUDIT_DISABLED = AuditAction.SECOND_FACTOR_DISABLED
 
 
 class CodeRefused(AccountError):
@@ -293,9 +293,7 @@ def second_factor_reset(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> N
     refuse_unless_may_act_on(user, actor, "reset a superuser's second factor")
     if not _second_factor_remove(user):
         raise AccountError(f"{user.get_username()} has no second factor to reset.")
-    audit_record(
-        actor=actor, action=AUDIT_RESET, target_user=user, detail="Authenticator app and recovery codes removed."
-    )
+    audit_record(actor=actor, action=AUDIT_RESET, target=user, detail="Authenticator app and recovery codes removed.")
     logger.info("Second factor of user %s reset by user %s", user.pk, actor.pk)
 
 
@@ -308,4 +306,4 @@ def second_factor_disable(*, user: AbstractBaseUser) -> None:
         )
     if not _second_factor_remove(user):
         raise AccountError("Two-factor authentication is already off.")
-    audit_record(actor=user, action=AUDIT_DISABLED, target_user=user, detail="Turned off by the user.")
+    audit_record(actor=user, action=AUDIT_DISABLED, target=user, detail="Turned off by the user.")

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from dashboard.accounts.audit import AuditAction, audit_record
 from orders.errors import IdempotencyConflict
 from orders.models import Customer, LedgerEntry, LedgerKind
 from orders.services.ledger import (
@@ -43,7 +44,15 @@ def _balance_change(
             if (previous.kind, previous.amount, previous.memo) != (kind, signed, memo):
                 raise IdempotencyConflict
             return previous
-        return _write_ledger(customer=locked, kind=kind, amount=signed, idempotency_key=key, actor=actor, memo=memo)
+        entry = _write_ledger(customer=locked, kind=kind, amount=signed, idempotency_key=key, actor=actor, memo=memo)
+        audit_record(
+            actor=actor,
+            action=AuditAction.TOP_UP if kind == LedgerKind.TOP_UP else AuditAction.DEDUCTION,
+            target=locked,
+            changes={"balance": [str(entry.balance_after - signed), str(entry.balance_after)]},
+            detail=f"{entry.entry_no}: {memo}" if memo else entry.entry_no,
+        )
+        return entry
 
 
 def balance_top_up(

@@ -15,6 +15,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from dashboard.accounts import services as accounts
 from dashboard.accounts import sms
+from dashboard.accounts.audit import AuditAction, audit_record, changes_between
 from dashboard.accounts.roles import CUSTOMER_GROUP
 from dashboard.ui.links import public_url
 from orders.models import Customer, Level
@@ -44,6 +45,12 @@ def customer_create(
         user = get_user_model().objects.create_user(username=username, password=password)
         user.groups.add(Group.objects.get(name=CUSTOMER_GROUP))
         customer = Customer.objects.create(user=user, name=name, mobile=mobile, level=level, created_by=created_by)
+        audit_record(
+            actor=created_by,
+            action=AuditAction.CUSTOMER_CREATED,
+            target=customer,
+            changes=changes_between({}, _profile(customer) | {"username": username}),
+        )
     customer.set_password_link_sent = send_set_password_link and _text_set_password_link(customer)
     return customer
 
@@ -65,12 +72,14 @@ def _text_set_password_link(customer: Customer) -> bool:
     return True
 
 
+def _profile(customer: Customer) -> dict[str, str]:
+    return {"name": customer.name, "mobile": customer.mobile, "level": customer.level.name}
+
+
 @transaction.atomic
-def customer_change_level(*, customer: Customer, level: Level) -> Customer:
+def customer_change_level(*, customer: Customer, level: Level, actor: Actor) -> Customer:
     """Changes what the customer pays from now on; orders already placed keep their price."""
-    Customer.objects.filter(pk=customer.pk).update(level=level)
-    customer.level = level
-    return customer
+    return _customer_edit(customer, actor=actor, level=level)
 
 
 @transaction.atomic
@@ -78,10 +87,19 @@ def customer_update(
     *, customer: Customer, name: str, mobile: str, level: Level, active: bool, actor: Actor
 ) -> Customer:
     """Name, mobile and level; and deactivation, which also ends the customer's sessions."""
-    Customer.objects.filter(pk=customer.pk).update(name=name, mobile=mobile, level=level)
-    customer.name, customer.mobile, customer.level = name, mobile, level
+    customer = _customer_edit(customer, actor=actor, name=name, mobile=mobile, level=level)
     if active and not customer.user.is_active:
         accounts.user_activate(user=customer.user, actor=actor)
     elif not active and customer.user.is_active:
         accounts.user_deactivate(user=customer.user, actor=actor)
+    return customer
+
+
+def _customer_edit(customer: Customer, *, actor: Actor, **fields) -> Customer:
+    before = _profile(customer)
+    Customer.objects.filter(pk=customer.pk).update(**fields)
+    for field, value in fields.items():
+        setattr(customer, field, value)
+    if changes := changes_between(before, _profile(customer)):
+        audit_record(actor=actor, action=AuditAction.CUSTOMER_EDITED, target=customer, changes=changes)
     return customer

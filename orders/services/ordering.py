@@ -26,6 +26,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from dashboard.accounts.audit import AuditAction, audit_record
 from orders import gateways
 from orders.errors import (
     IdempotencyConflict,
@@ -105,8 +106,10 @@ def order_place(
     method: str = PaymentMethod.BALANCE,
     callback_url: str = "",
     return_url: str = "",
+    again_of: Order | None = None,
 ) -> Order:
-    """Places an order, or writes nothing.
+    """Places an order, or writes nothing. `again_of` is the order it repeats (a
+    re-order), whose audit trail records it with the new order.
 
     Paid from the balance, the order is charged and queued as pending. By card or
     ATM nothing is charged: the order waits for the gateway (`awaiting_payment`) with
@@ -172,6 +175,10 @@ def order_place(
             actor=actor,
             note="Placed" if from_balance else f"Placed; awaiting the {_paying_by(method)}",
         )
+        if again_of is not None:
+            audit_record(
+                actor=actor, action=AuditAction.ORDER_REORDERED, target=again_of, detail=f"As {order.order_no}."
+            )
     if gateway is None:
         return order
     return _payment_start(
@@ -235,6 +242,13 @@ def order_cancel(*, order: Order, actor: Actor, note: str = "") -> Order:
         finished_at=timezone.now(),
     )
     _refund(order, actor=actor, memo=f"Refund of cancelled order {order.order_no}")
+    audit_record(
+        actor=actor,
+        action=AuditAction.ORDER_CANCELLED,
+        target=order,
+        changes={"status": [OrderStatus.PENDING, OrderStatus.CANCELLED]},
+        detail=note,
+    )
     return order
 
 
@@ -253,6 +267,13 @@ def order_refund(*, order: Order, actor: Actor, reason: str) -> Order:
         order, expected=OrderStatus.COMPLETED, to=OrderStatus.REFUNDED, actor=actor, note=f"Refunded: {reason}"
     )
     _refund(order, actor=actor, memo=f"Refund of order {order.order_no}: {reason}")
+    audit_record(
+        actor=actor,
+        action=AuditAction.ORDER_REFUNDED,
+        target=order,
+        changes={"status": [OrderStatus.COMPLETED, OrderStatus.REFUNDED]},
+        detail=reason,
+    )
     return order
 
 
@@ -278,6 +299,7 @@ def order_reorder(*, order: Order, actor: Actor, idempotency_key: str) -> Order:
         memo=f"Re-order of {order.order_no}",
         idempotency_key=idempotency_key,
         actor=actor,
+        again_of=order,
     )
 
 

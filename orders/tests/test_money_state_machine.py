@@ -367,7 +367,7 @@ class MoneyMachine(RuleBasedStateMachine):
 
     @rule(customer=customers, level=st.sampled_from(range(CUSTOMER_COUNT)))
     def change_level(self, customer: int, level: int) -> None:
-        services.customer_change_level(customer=self.customers[customer], level=self.levels[level])
+        services.customer_change_level(customer=self.customers[customer], level=self.levels[level], actor=None)
         self.customer_levels[customer] = level
 
     # --- orders ----------------------------------------------------------------------

@@ -251,7 +251,7 @@ class TestPlacing:
     def test_the_quote_explains_what_cannot_be_ordered(self, customer, product):
         client = signed_in(customer.user)
         assert "Enter a whole number" in client.get("/orders/quote/", {"product": product.pk, "quantity": "x"}).text
-        services.product_set_active(product=product, active=False)
+        services.product_set_active(product=product, active=False, actor=None)
         assert "Select a valid choice" in client.get("/orders/quote/", {"product": product.pk, "quantity": 1}).text
 
     def test_placing_charges_the_balance_and_opens_the_order(self, customer, product):

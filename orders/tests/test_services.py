@@ -275,7 +275,7 @@ class TestPlaceOrder:
         product = make_product(tiers=((1, "10.00"),))
         customer = make_customer("100", level=make_level(percent=100))
         old = place(customer, product)
-        services.customer_change_level(customer=customer, level=make_level(percent=50))
+        services.customer_change_level(customer=customer, level=make_level(percent=50), actor=None)
         new = place(customer, product)
         old.refresh_from_db()
         assert (old.amount, new.amount) == (Decimal("10.00"), Decimal("5.00"))

@@ -34,7 +34,7 @@ def level_form(request: HtmxHttpRequest, pk: int | None = None) -> HttpResponse:
     level = selectors.level_get(pk) if pk else None
     form = LevelForm(request.POST or None, instance=level)
     if request.method == "POST" and form.is_valid():
-        saved = services.level_save(level=level, **form.cleaned_data)
+        saved = services.level_save(level=level, actor=request.user, **form.cleaned_data)
         messages.success(request, f"Saved level {saved.name} ({saved.percent}%).")
         return redirect("level_list")
     return render(
@@ -47,7 +47,7 @@ def level_form(request: HtmxHttpRequest, pk: int | None = None) -> HttpResponse:
 def level_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     level = selectors.level_get(pk)
     try:
-        services.level_delete(level=level)
+        services.level_delete(level=level, actor=request.user)
     except OrderPlatformError as refused:
         messages.error(request, refused.message)
     else:
@@ -82,7 +82,7 @@ def product_form(request: HtmxHttpRequest, pk: int | None = None) -> HttpRespons
     if request.method == "POST" and not action:
         if form.is_valid() and tiers.is_valid():
             try:
-                saved = services.product_save(product=product, tiers=tiers.tiers(), **form.cleaned_data)
+                saved = services.product_save(product=product, tiers=tiers.tiers(), actor=request.user, **form.cleaned_data)
             except OrderPlatformError as refused:
                 form.add_error(None, refused.message)
             else:
@@ -100,7 +100,7 @@ def product_form(request: HtmxHttpRequest, pk: int | None = None) -> HttpRespons
 @require_POST
 def product_toggle(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     product = selectors.product_get(pk)
-    services.product_set_active(product=product, active=not product.active)
+    services.product_set_active(product=product, active=not product.active, actor=request.user)
     messages.success(
         request,
         f"{product.name} is {'active again' if product.active else 'deactivated: it can no longer be ordered'}.",
@@ -113,7 +113,7 @@ def product_toggle(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def product_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     product = selectors.product_get(pk)
     try:
-        services.product_delete(product=product)
+        services.product_delete(product=product, actor=request.user)
     except OrderPlatformError as refused:
         messages.error(request, refused.message)
     else:

@@ -24,8 +24,8 @@ def _next_url(request: HtmxHttpRequest) -> str:
     return resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
-def _signed_in(request: HtmxHttpRequest, user) -> HttpResponse:
-    accounts.sign_in(request, user)
+def _signed_in(request: HtmxHttpRequest, user, method: str) -> HttpResponse:
+    accounts.sign_in(request, user, method=method)
     two_factor.password_step_done(request, user)
     return redirect(_next_url(request))
 
@@ -37,8 +37,10 @@ def sign_in(request: HtmxHttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect(_next_url(request))
     form = SignInForm(request, data=request.POST if request.method == "POST" else None)
-    if form.is_bound and form.is_valid():
-        return _signed_in(request, form.get_user())
+    if form.is_bound:
+        if form.is_valid():
+            return _signed_in(request, form.get_user(), "password")
+        accounts.sign_in_failed(tried=request.POST.get("username", ""), method="password")
     context = {"form": form, "next": _next_url(request), "sms_enabled": sms.enabled()}
     return render(request, "registration/login.html", context, status=422 if form.is_bound else 200)
 
@@ -59,8 +61,10 @@ def sign_in_sms(request: HtmxHttpRequest) -> HttpResponse:
         # A mobile with too many wrong codes is refused from inside authenticate (SmsLocked).
         try:
             if form.is_valid():
-                return _signed_in(request, form.user)
+                return _signed_in(request, form.user, "an SMS code")
+            accounts.sign_in_failed(tried=request.POST.get("mobile", ""), method="an SMS code")
         except accounts.AccountError as refused:
+            accounts.sign_in_failed(tried=request.POST.get("mobile", ""), method="an SMS code")
             mobile = form.cleaned_data["mobile"]
             code_form = SmsSignInForm(request, initial={"mobile": mobile})
             return _sms_refused(request, {**context, "code_form": code_form, "mobile": mobile}, refused)
