@@ -49,6 +49,7 @@ def restore_roles() -> None:
 
     roles = importlib.import_module("dashboard.accounts.migrations.0001_roles").ROLES
     admin_extra = importlib.import_module("dashboard.accounts.migrations.0002_admins_manage_users").CODENAMES
+    audit = importlib.import_module("dashboard.accounts.migrations.0006_admins_read_the_audit_trail").CODENAMES
     if Group.objects.filter(name__in=roles).count() == len(roles):
         return
     emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
@@ -56,7 +57,8 @@ def restore_roles() -> None:
         group, _ = Group.objects.get_or_create(name=name)
         group.permissions.set(Permission.objects.filter(content_type__app_label="orders", codename__in=codenames))
     Group.objects.get(name="admin").permissions.add(
-        *Permission.objects.filter(content_type__app_label="auth", codename__in=admin_extra)
+        *Permission.objects.filter(content_type__app_label="auth", codename__in=admin_extra),
+        *Permission.objects.filter(content_type__app_label="dashboard", codename__in=audit),
     )
 
 

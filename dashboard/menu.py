@@ -37,6 +37,7 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("Payments", "payment_list", "card", "orders.view_payment"),
     MenuItem("Agents", "agent_list", "cpu", "orders.view_all_orders"),
     MenuItem("Users", "user_list", "key", "auth.view_user"),
+    MenuItem("Audit", "audit_list", "clock", "dashboard.view_auditentry"),
     MenuItem("Password", "password_change", "lock"),
     MenuItem("Two-factor authentication", "two_factor", "shield"),
 )

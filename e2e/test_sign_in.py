@@ -28,6 +28,7 @@ def test_admin_signs_in_and_sees_the_admin_menu(page: Page, admin):
             "Payments",
             "Agents",
             "Users",
+            "Audit",
             "Password",
             "Two-factor authentication",
         ]

@@ -7,6 +7,8 @@ import django_filters as filters
 from django import forms
 from django.db.models import Q, QuerySet
 
+from dashboard.accounts.audit import AuditAction
+from dashboard.accounts.models import AuditEntry
 from dashboard.ui.filters import CatalogChoiceFilter, ListFilterSet, amount_range, created_range
 from orders.models import (
     Agent,
@@ -177,3 +179,37 @@ class AgentFilter(ListFilterSet):
 
     def search(self, queryset, name, value):
         return queryset.filter(Q(worker_id__icontains=value.strip()) | Q(host__icontains=value.strip()))
+
+
+# What the Audit page's Object filter offers: the objects that have pages of their own.
+AUDITED_OBJECTS = (
+    ("order", "Order"),
+    ("customer", "Customer"),
+    ("product", "Product"),
+    ("level", "Level"),
+    ("user", "User"),
+)
+
+
+class AuditFilter(ListFilterSet):
+    actor = filters.CharFilter(method="by_actor", label="By (username)")
+    action = filters.ChoiceFilter(choices=AuditAction.choices, empty_label="Any action")
+    object_type = filters.ChoiceFilter(choices=AUDITED_OBJECTS, empty_label="Any object", label="Object")
+    object_id = filters.CharFilter(widget=forms.HiddenInput)
+    created_after, created_before = created_range("at")
+
+    class Meta:
+        model = AuditEntry
+        fields: list[str] = []
+
+    def by_actor(self, queryset, name, value):
+        """Exactly one user's entries (`system` for those nobody signed in wrote)."""
+        value = value.strip()
+        if value.lower() == "system":
+            return queryset.filter(actor__isnull=True)
+        return queryset.filter(actor__username__iexact=value)
+
+    def search(self, queryset, name, value):
+        """Part of what the object was called, or of the entry's detail."""
+        value = value.strip()
+        return queryset.filter(Q(target_repr__icontains=value) | Q(detail__icontains=value))

@@ -13,6 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from dashboard.accounts.audit import AuditAction
+from dashboard.accounts.models import AuditEntry
 from dashboard.ui.formatting import format_money
 from dashboard.ui.tables import (
     WIDE_ONLY,
@@ -308,3 +310,61 @@ class AgentTable(ListTable):
             )
             or "—"
         )
+
+
+def audit_object_url(object_type: str, object_id: str, name: str) -> str | None:
+    """The page of what an audit entry names, while it has one."""
+    if object_type == "order" and name:
+        return reverse("order_detail", args=[name])
+    pages = {"customer": "customer_detail", "product": "product_edit", "level": "level_edit", "user": "user_list"}
+    if object_type not in pages or not object_id.isdigit():
+        return None
+    if object_type == "user":
+        return f"{reverse('user_list')}?q={name}"
+    return reverse(pages[object_type], args=[int(object_id)])
+
+
+class AuditTable(ListTable):
+    at = LocalDateTimeColumn(verbose_name="Time", format=TO_THE_SECOND, order_by=("at", "id"))
+    actor = tables.Column(accessor="actor__username", verbose_name="By", orderable=False, default="system")
+    action = tables.Column(orderable=False)
+    target_repr = tables.Column(empty_values=(), verbose_name="Object", orderable=False)
+    changes = tables.Column(empty_values=(), verbose_name="Changes", orderable=False, attrs={"td": {"class": "wrap"}})
+    detail = tables.Column(orderable=False, default="", attrs={"td": {"class": "wrap"}})
+    client_address = tables.Column(verbose_name="From", orderable=False, default="", attrs=WIDE_ONLY)
+
+    class Meta(ListTable.Meta):
+        model = AuditEntry
+        fields = ("at", "actor", "action", "target_repr", "changes", "detail", "client_address")
+        order_by = ("-at",)
+        empty_text = "No entries match. Clear a filter or widen the dates."
+
+    def render_action(self, value):
+        return AuditAction(value).label if value in AuditAction.values else value
+
+    def value_action(self, value):
+        return value
+
+    def render_target_repr(self, value, record):
+        if not value and not record.object_type:
+            return "—"
+        kind = record.object_type.capitalize() or "—"
+        url = audit_object_url(record.object_type, record.object_id, value)
+        if url is None:
+            return format_html('<span class="muted">{}</span> {}', kind, value)
+        return format_html('<span class="muted">{}</span> <a href="{}">{}</a>', kind, url, value)
+
+    def value_target_repr(self, value, record):
+        return f"{record.object_type}:{record.object_id} {value}".strip()
+
+    def render_changes(self, record):
+        if not record.changes:
+            return "—"
+        return format_html_join(
+            ", ",
+            "{}: {} → {}",
+            ((field, before or "∅", after or "∅") for field, (before, after) in record.changes.items()),
+        )
+
+    def value_changes(self, record):
+        return "; ".join(f"{field}: {before} -> {after}" for field, (before, after) in record.changes.items())

@@ -1,6 +1,17 @@
 from django.urls import path
 
-from orders.views import agents, catalog, customers, notes, orders, payment_callbacks, payments, refunds, transactions
+from orders.views import (
+    agents,
+    audit,
+    catalog,
+    customers,
+    notes,
+    orders,
+    payment_callbacks,
+    payments,
+    refunds,
+    transactions,
+)
 
 urlpatterns = [
     path("customers/", customers.customer_list, name="customer_list"),
@@ -33,7 +44,10 @@ urlpatterns += [
     path("orders/<str:order_no>/notes/", notes.order_note_add, name="order_note_add"),
 ]
 
-urlpatterns += [path("agents/", agents.agent_list, name="agent_list")]
+urlpatterns += [
+    path("agents/", agents.agent_list, name="agent_list"),
+    path("audit/", audit.audit_list, name="audit_list"),
+]
 
 urlpatterns += [
     path("payments/callback/<str:provider>/", payment_callbacks.payment_callback, name="payment_callback"),

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from dashboard.accounts import services as accounts
+from dashboard.accounts.models import AuditEntry
 
 
 def users_matching() -> QuerySet:
@@ -26,3 +27,8 @@ def users_matching() -> QuerySet:
 
 def user_get(pk: int):
     return get_object_or_404(users_matching(), pk=pk)
+
+
+def audit_entries() -> QuerySet[AuditEntry]:
+    """The audit trail, newest first, with who did each thing."""
+    return AuditEntry.objects.select_related("actor").order_by("-at", "-id")

@@ -22,6 +22,7 @@ def test_each_role_sees_its_own_menu():
         "Payments",
         "Agents",
         "Users",
+        "Audit",
         "Password",
         "Two-factor authentication",
     ]

@@ -22,6 +22,7 @@ from orders import selectors, services
 from orders.models import Agent
 from orders.tables import (
     AgentTable,
+    AuditTable,
     CustomerOrderTable,
     CustomerTable,
     LedgerTable,
@@ -93,6 +94,7 @@ def _viewers_and_rows(world):
         ProductTable: [(admin, selectors.products_with_tiers())],
         AgentTable: [(admin, Agent.objects.all())],
         UserTable: [(admin, account_selectors.users_matching())],
+        AuditTable: [(admin, account_selectors.audit_entries())],
         RecentOrderTable: [
             (admin, selectors.orders_recent_of(buyer, admin, count=10)),
             (customer, selectors.orders_recent_of(buyer, customer)),

@@ -61,9 +61,7 @@ def product_save(
         raise InvalidRequest("A product needs at least one price tier.")
     if len({minimum for minimum, _ in tiers}) != len(tiers):
         raise InvalidRequest("Two price tiers start at the same quantity.")
-    before = (
-        _product_fields(product, product.tiers.values_list("min_quantity", "unit_price")) if product else {}
-    )
+    before = _product_fields(product, product.tiers.values_list("min_quantity", "unit_price")) if product else {}
     product = product or Product()
     product.name, product.description, product.active = name, description, active
     product.save()

@@ -82,7 +82,9 @@ def product_form(request: HtmxHttpRequest, pk: int | None = None) -> HttpRespons
     if request.method == "POST" and not action:
         if form.is_valid() and tiers.is_valid():
             try:
-                saved = services.product_save(product=product, tiers=tiers.tiers(), actor=request.user, **form.cleaned_data)
+                saved = services.product_save(
+                    product=product, tiers=tiers.tiers(), actor=request.user, **form.cleaned_data
+                )
             except OrderPlatformError as refused:
                 form.add_error(None, refused.message)
             else:
