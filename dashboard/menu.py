@@ -2,7 +2,8 @@
 
 Each item names the permission its page requires (None: any signed-in user); the
 page's view is guarded by the same permission (dashboard.accounts.permissions), which a
-test checks item by item.
+test checks item by item. Under a list's item come the saved views of that list the
+user may open (their own and those shared with them).
 """
 
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
 from dashboard.accounts.roles import is_admin, role_label
+from dashboard.ui.listings import open_view_id, saved_views_for
 from orders.selectors import customer_for
 
 
@@ -44,19 +46,46 @@ MENU: tuple[MenuItem, ...] = (
 
 
 @dataclass(frozen=True)
+class SavedViewEntry:
+    name: str
+    url: str
+    active: bool
+    # Whose it is, when it is someone else's (shared with this user).
+    shared_by: str = ""
+
+
+@dataclass(frozen=True)
 class MenuEntry:
     item: MenuItem
     url: str
     active: bool
+    views: tuple[SavedViewEntry, ...] = ()
+
+    @property
+    def current(self) -> bool:
+        """The page is this item's own (not one of its saved views)."""
+        return self.active and not any(view.active for view in self.views)
 
 
-def menu_for(user: AbstractBaseUser, path: str = "") -> list[MenuEntry]:
+def menu_for(user: AbstractBaseUser, path: str = "", saved_views=(), open_view: int | None = None) -> list[MenuEntry]:
+    """The items `user` may use; under each, the `saved_views` whose list lives at or
+    below its page (a customer's transactions under Customers), `open_view` marked."""
     entries = []
     for item in MENU:
         if item.permission is None or user.has_perm(item.permission):
             url = reverse(item.url_name)
             active = path == url if url == "/" else path.startswith(url)
-            entries.append(MenuEntry(item, url, active))
+            views = tuple(
+                SavedViewEntry(
+                    view.name,
+                    reverse("saved_view_open", args=[view.pk]),
+                    active=view.pk == open_view and view.path == path,
+                    shared_by="" if view.owner_id == user.pk else view.owner.get_username(),
+                )
+                for view in saved_views
+                if url != "/" and view.path.startswith(url)
+            )
+            entries.append(MenuEntry(item, url, active, views))
     return entries
 
 
@@ -69,7 +98,12 @@ class Shell:
 
     @cached_property
     def menu(self) -> list[MenuEntry]:
-        return menu_for(self.request.user, self.request.path)
+        return menu_for(
+            self.request.user,
+            self.request.path,
+            saved_views=saved_views_for(self.request),
+            open_view=open_view_id(self.request.GET),
+        )
 
     @cached_property
     def role(self) -> str:

@@ -36,6 +36,7 @@ TO_THE_SECOND = "%Y-%m-%d %H:%M:%S"
 
 
 class LedgerTable(ListTable):
+    key_column = "entry_no"
     created_at = newest_first()
     entry_no = ReferenceColumn(verbose_name="Entry", orderable=False)
     customer = tables.Column(accessor="customer__name", verbose_name="Customer", orderable=False)
@@ -72,6 +73,7 @@ class OrderLedgerTable(LedgerTable):
 
 
 class PaymentTable(ListTable):
+    key_column = "payment_no"
     created_at = newest_first()
     payment_no = ReferenceColumn(verbose_name="Payment", orderable=False)
     order = ReferenceColumn(accessor="order__order_no", verbose_name="Order", orderable=False, url_name="order_detail")

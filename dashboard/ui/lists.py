@@ -18,6 +18,7 @@ from django_tables2.data import TableQuerysetData
 from django_tables2.rows import BoundRows
 
 from dashboard.ui.export import csv_export
+from dashboard.ui.listings import Listing, ListTools
 
 PER_PAGE_CHOICES = (25, 50, 100)
 # A list counts at most this many rows, and pages stop there: neither a page count
@@ -86,16 +87,21 @@ def render_list(
     template: str,
     region: str,
     export_name: str,
+    listing: Listing,
     context: dict | None = None,
 ) -> HttpResponse:
     """The list page, the `region` partial for htmx, or `?export=csv`.
 
     `region` is the partial's name, the DOM id it renders and the htmx target.
-    Invalid filters answer 422 with the form's errors and no rows.
+    Invalid filters answer 422 with the form's errors and no rows. The `listing`
+    (`dashboard.ui.listings`) names the list: a user who may arrange it sees it, on
+    screen and in CSV, with the columns they chose or those of the saved view open
+    (`?view=`), and on the whole page the list tools (`ui/list_tools.html`).
     """
     valid = not filterset.is_bound or filterset.is_valid()
     queryset = filterset.qs if valid else filterset.queryset.none()
-    table = table_class(queryset)
+    tools = ListTools(request, listing)
+    table = tools.apply(table_class(queryset))
     RequestConfig(request, paginate=False).configure(table)
     if valid and request.GET.get("export") == "csv":
         return csv_export(table, table.data.data, export_name)
@@ -103,6 +109,8 @@ def render_list(
     table.region = region
     fragment = request.htmx and not request.htmx.history_restore_request
     page = {**(context or {}), "filterset": filterset, "table": table, "region": region}
+    if tools.enabled and not fragment:
+        page["list_tools"] = tools
     response = render(request, f"{template}#{region}" if fragment else template, page, status=200 if valid else 422)
     patch_vary_headers(response, ["HX-Request"])
     return response

@@ -79,7 +79,10 @@ def _parameters(function) -> frozenset[str] | None:
 
 class ActionsColumn(tables.Column):
     """Row buttons, written by the table's `render_actions` in Python: a template
-    per cell would render (with every context processor) 25 times a page."""
+    per cell would render (with every context processor) 25 times a page. Fixed: it
+    stays at the end of the row whatever columns a user chooses (`dashboard.ui.columns`)."""
+
+    fixed = True
 
     def __init__(self, **kwargs) -> None:
         kwargs.update(empty_values=(), verbose_name="", orderable=False, exclude_from_export=True)
@@ -114,6 +117,9 @@ class ListTable(tables.Table):
 
     # The list's region (render_list sets it); a short table shown whole has none.
     region = ""
+    # The column that names a row (an order's number): a user may move it, never hide
+    # it (`dashboard.ui.columns`). Unset: the first column.
+    key_column = ""
 
     @cached_property
     def csrf_token(self) -> str:

@@ -4,11 +4,14 @@ from django.http import HttpResponse
 
 from dashboard.accounts.permissions import permission_required
 from dashboard.ui.htmx import HtmxHttpRequest
+from dashboard.ui.listings import Listing, register
 from dashboard.ui.lists import render_list
 from orders import selectors
 from orders.executors import executor_class
 from orders.filters import AgentFilter
 from orders.tables import AgentTable
+
+AGENTS = register(Listing("agents", AgentTable, url_name="agent_list", permission="orders.view_all_orders"))
 
 
 @permission_required("orders.view_all_orders")
@@ -21,5 +24,6 @@ def agent_list(request: HtmxHttpRequest) -> HttpResponse:
         template="orders/agent_list.html",
         region="agents-table",
         export_name="agents",
+        listing=AGENTS,
         context={"executor": executor_class()},
     )

@@ -7,12 +7,16 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from dashboard.accounts.permissions import permission_required
 from dashboard.ui.htmx import HtmxHttpRequest, row_action_done
+from dashboard.ui.listings import Listing, register
 from dashboard.ui.lists import render_list
 from orders import selectors, services
 from orders.errors import OrderPlatformError
 from orders.filters import LevelFilter, ProductFilter
 from orders.forms import LevelForm, ProductForm, tier_formset
 from orders.tables import LevelTable, ProductTable
+
+LEVELS = register(Listing("levels", LevelTable, url_name="level_list", permission="orders.view_level"))
+PRODUCTS = register(Listing("products", ProductTable, url_name="product_list", permission="orders.change_product"))
 
 
 @permission_required("orders.view_level")
@@ -25,6 +29,7 @@ def level_list(request: HtmxHttpRequest) -> HttpResponse:
         template="orders/level_list.html",
         region="levels-table",
         export_name="levels",
+        listing=LEVELS,
     )
 
 
@@ -66,6 +71,7 @@ def product_list(request: HtmxHttpRequest) -> HttpResponse:
         template="orders/product_list.html",
         region="products-table",
         export_name="products",
+        listing=PRODUCTS,
     )
 
 

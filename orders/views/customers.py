@@ -10,6 +10,7 @@ from dashboard.accounts import services as accounts
 from dashboard.accounts.permissions import permission_required
 from dashboard.ui.formatting import format_money
 from dashboard.ui.htmx import HtmxHttpRequest
+from dashboard.ui.listings import Listing, register
 from dashboard.ui.lists import render_list, short_table
 from orders import selectors, services
 from orders.errors import InsufficientBalance, OrderPlatformError
@@ -17,6 +18,12 @@ from orders.filters import CustomerFilter, LedgerFilter
 from orders.forms import BalanceForm, CustomerCreateForm, CustomerEditForm, new_idempotency_key
 from orders.models import LedgerKind
 from orders.tables import CustomerTable, LedgerTable, RecentOrderTable
+
+CUSTOMERS = register(Listing("customers", CustomerTable, url_name="customer_list", permission="orders.view_customer"))
+# A customer's transactions on their page: columns of their own (the customer is known there).
+CUSTOMER_TRANSACTIONS = register(
+    Listing("customer-transactions", LedgerTable, url_name="customer_detail", permission="orders.view_customer")
+)
 
 
 @permission_required("orders.view_customer")
@@ -29,6 +36,7 @@ def customer_list(request: HtmxHttpRequest) -> HttpResponse:
         template="orders/customer_list.html",
         region="customers-table",
         export_name="customers",
+        listing=CUSTOMERS,
     )
 
 
@@ -43,6 +51,7 @@ def customer_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         template="orders/customer_detail.html",
         region="ledger-table",
         export_name=f"transactions-{customer.user.username}",
+        listing=CUSTOMER_TRANSACTIONS,
         context={
             "customer": customer,
             "recent_orders": short_table(

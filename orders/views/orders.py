@@ -15,6 +15,7 @@ from dashboard.accounts.permissions import permission_required
 from dashboard.ui.formatting import format_money
 from dashboard.ui.htmx import HtmxHttpRequest, redirect_after_post, row_action_done
 from dashboard.ui.links import public_url
+from dashboard.ui.listings import Listing, register
 from dashboard.ui.lists import render_list, short_table
 from orders import gateways, selectors, services
 from orders.errors import InsufficientBalance, OrderPlatformError, PaymentNotStarted
@@ -27,6 +28,9 @@ from orders.tables import CustomerOrderTable, OrderLedgerTable, OrderPaymentTabl
 
 # How often a page with open orders asks for their status.
 POLL_SECONDS = 3
+
+# Customers see the list too (their own orders); admins arrange it.
+ORDERS = register(Listing("orders", OrderTable, url_name="order_list", permission="orders.view_all_orders"))
 
 
 @permission_required("orders.view_order")
@@ -46,6 +50,7 @@ def order_list(request: HtmxHttpRequest) -> HttpResponse:
         template="orders/order_list.html",
         region="orders-table",
         export_name="orders",
+        listing=ORDERS,
         context={"poll_seconds": POLL_SECONDS},
     )
 

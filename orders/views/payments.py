@@ -4,10 +4,14 @@ from django.http import HttpResponse
 
 from dashboard.accounts.permissions import permission_required
 from dashboard.ui.htmx import HtmxHttpRequest
+from dashboard.ui.listings import Listing, register
 from dashboard.ui.lists import render_list
 from orders import selectors
 from orders.filters import PaymentFilter
 from orders.tables import PaymentTable
+
+# Customers see their own payments here; admins arrange the list.
+PAYMENTS = register(Listing("payments", PaymentTable, url_name="payment_list", permission="orders.view_all_orders"))
 
 
 @permission_required("orders.view_payment")
@@ -20,4 +24,5 @@ def payment_list(request: HtmxHttpRequest) -> HttpResponse:
         template="orders/payment_list.html",
         region="payments-table",
         export_name="payments",
+        listing=PAYMENTS,
     )

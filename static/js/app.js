@@ -90,3 +90,43 @@
     closer.closest("dialog").close();
   });
 })();
+
+// The column chooser (ui/columns_form.html): ↑ and ↓ move a column in the list at once,
+// keeping the focus on the button, instead of saving each move; Apply saves the order.
+// Once a list tool's form has done its work through htmx, its popover closes.
+(function () {
+  "use strict";
+
+  function refreshArrows(list) {
+    var items = list.children;
+    Array.prototype.forEach.call(items, function (item, index) {
+      item.querySelector("[data-move=up]").disabled = index === 0;
+      item.querySelector("[data-move=down]").disabled = index === items.length - 1;
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-column-choices] [data-move]");
+    if (!button) return;
+    event.preventDefault();
+    var item = button.closest("li");
+    var up = button.dataset.move === "up";
+    var sibling = up ? item.previousElementSibling : item.nextElementSibling;
+    if (!sibling) return;
+    if (up) sibling.before(item); else sibling.after(item);
+    refreshArrows(item.parentElement);
+    if (button.disabled) {
+      button.parentElement.querySelector("[data-move=" + (up ? "down" : "up") + "]").focus();
+    } else {
+      button.focus();
+    }
+  });
+
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    var popover = event.target.closest && event.target.closest(".list-tools details[open]");
+    // An HX-Location answer ends the request before htmx marks it successful: read the status.
+    if (popover && event.detail.xhr.status < 400 && event.target.classList.contains("columns-form")) {
+      popover.open = false;
+    }
+  });
+})();

@@ -11,7 +11,10 @@ from dashboard.accounts.filters import UserFilter
 from dashboard.accounts.permissions import permission_required
 from dashboard.accounts.tables import UserTable
 from dashboard.ui.htmx import HtmxHttpRequest, row_action_done
+from dashboard.ui.listings import Listing, register
 from dashboard.ui.lists import render_list
+
+USERS = register(Listing("users", UserTable, url_name="user_list", permission="auth.view_user"))
 
 
 @permission_required("auth.view_user")
@@ -24,6 +27,7 @@ def user_list(request: HtmxHttpRequest) -> HttpResponse:
         template="accounts/user_list.html",
         region="users-table",
         export_name="users",
+        listing=USERS,
     )
 
 

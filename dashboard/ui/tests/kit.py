@@ -1,14 +1,18 @@
 """A list of the kit's own, over Django's auth groups, for its tests: a FilterSet, a Table,
-a view, its URL and its template (from memory)."""
+its listing, a view, its URL and its template (from memory); and the URL names of the
+list tools' endpoints, which the project provides (dashboard/lists.py), answered here by
+a stand-in: the kit's templates link to them."""
 
 from decimal import Decimal
 
 import django_tables2 as tables
 from django.contrib.auth.models import Group
 from django.db.models import Count, DecimalField, Value
+from django.http import HttpResponse
 from django.urls import path
 
 from dashboard.ui.filters import ListFilterSet, amount_range
+from dashboard.ui.listings import Listing, register
 from dashboard.ui.lists import render_list
 from dashboard.ui.tables import ListTable, MoneyColumn
 
@@ -39,6 +43,9 @@ class GroupTable(ListTable):
         order_by = ("name",)
 
 
+GROUPS = register(Listing("groups", GroupTable, url_name="group_list", permission="auth.view_group"))
+
+
 def groups():
     return Group.objects.annotate(
         members=Count("user"),
@@ -55,7 +62,25 @@ def group_list(request):
         template="kit/group_list.html",
         region="groups-table",
         export_name="groups",
+        listing=GROUPS,
     )
 
 
-urlpatterns = [path("groups/", group_list)]
+def endpoint(request, **kwargs):
+    return HttpResponse()
+
+
+urlpatterns = [
+    path("groups/", group_list, name="group_list"),
+    *(
+        path(f"lists/{name}/<str:key>/", endpoint, name=name)
+        for name in (
+            "list_columns",
+            "saved_view_create",
+            "saved_view_open",
+            "saved_view_rename",
+            "saved_view_share",
+            "saved_view_delete",
+        )
+    ),
+]
