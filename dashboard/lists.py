@@ -16,12 +16,14 @@ from urllib.parse import urlsplit
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseLocation
 
+from dashboard.accounts.audit import AuditAction, audit_record
 from dashboard.ui import services
 from dashboard.ui.forms import ViewNameForm
 from dashboard.ui.htmx import HtmxHttpRequest, redirect_after_post
@@ -208,14 +210,23 @@ def saved_view_share(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Shares a view with every admin who may see its list (`shared=1`), or stops (`0`).
 
     The one place a view's sharing changes: the audit trail's "saved view shared" (and
-    unshared) entry is written here, beside the service call.
+    unshared) entry is written here, with the service call in one transaction (the kit's
+    service cannot know the audit trail, which is above it).
     """
     view = _own_view(request, pk)
     back = _back(request)
     if request.POST.get("shared") not in ("0", "1"):
         return _refused(request, services.ListToolRefused("Choose to share the view or to stop sharing it."), back)
     shared = request.POST["shared"] == "1"
-    services.saved_view_share(view=view, actor=request.user, shared=shared)
+    with transaction.atomic():
+        services.saved_view_share(view=view, actor=request.user, shared=shared)
+        audit_record(
+            actor=request.user,
+            action=AuditAction.SAVED_VIEW_SHARED if shared else AuditAction.SAVED_VIEW_UNSHARED,
+            target=view,
+            target_repr=view.name,
+            detail=f"On the {view.list_name} list.",
+        )
     if shared:
         messages.success(request, f"The view “{view.name}” is shared: every admin who sees this list has it now.")
     else:

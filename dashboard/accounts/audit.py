@@ -48,6 +48,7 @@ class AuditAction(models.TextChoices):
     ORDER_REORDERED = "order.reordered", "Order placed again"
     BULK_STARTED = "bulk.started", "Bulk action started"
     SAVED_VIEW_SHARED = "saved_view.shared", "Saved view shared"
+    SAVED_VIEW_UNSHARED = "saved_view.unshared", "Saved view no longer shared"
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from dashboard.accounts.models import AuditEntry
 from dashboard.ui.listings import LISTINGS
 from dashboard.ui.models import ListPreference, SavedView
 from orders.tests.factories import make_admin, make_customer, make_product, place
@@ -32,6 +33,7 @@ def list_pages(customer_id: int) -> dict[str, str]:
         "products": "/products/",
         "agents": "/agents/",
         "users": "/users/",
+        "audit": "/audit/",
     }
 
 
@@ -229,6 +231,11 @@ class TestSavedViews:
         client.post(url + "share/", {"shared": "0"})
         view.refresh_from_db()
         assert (view.name, view.shared) == ("Failed this week", False)
+        shares = AuditEntry.objects.filter(object_type="savedview", object_id=str(view.pk)).order_by("id")
+        assert [(e.action, e.actor, e.target_repr) for e in shares] == [
+            ("saved_view.shared", admin, "Failed this week"),
+            ("saved_view.unshared", admin, "Failed this week"),
+        ], "the refused share wrote nothing"
         deleted = client.post(url + "delete/", {"next": f"/orders/?q=a&view={view.pk}"})
         assert deleted["Location"] == "/orders/?q=a"
         assert list(SavedView.objects.all()) == [other]

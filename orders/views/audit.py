@@ -5,9 +5,12 @@ from django.http import HttpResponse
 from dashboard.accounts import selectors as account_selectors
 from dashboard.accounts.permissions import permission_required
 from dashboard.ui.htmx import HtmxHttpRequest
+from dashboard.ui.listings import Listing, register
 from dashboard.ui.lists import render_list
 from orders.filters import AuditFilter
 from orders.tables import AuditTable
+
+AUDIT = register(Listing("audit", AuditTable, url_name="audit_list", permission="dashboard.view_auditentry"))
 
 
 @permission_required("dashboard.view_auditentry")
@@ -20,4 +23,5 @@ def audit_list(request: HtmxHttpRequest) -> HttpResponse:
         template="orders/audit_list.html",
         region="audit-table",
         export_name="audit",
+        listing=AUDIT,
     )
