@@ -45,6 +45,13 @@ def test_the_region_reloads_itself_as_it_is_when_a_row_action_says_its_rows_chan
     assert 'hx-target="this"' in region and 'hx-swap="outerHTML"' in region
 
 
+def test_the_search_and_the_shortcuts_hint_carry_the_hooks_of_the_keyboard(signed_in, kit_list):
+    page = signed_in.get(kit_list).text
+    search = re.search(r"<div [^>]*data-list-search[^>]*>\s*<label for=\"([^\"]+)\"", page)
+    assert search and search.group(1) == "id_q" and page.count("data-list-search") == 1
+    assert page.count("data-keys-help") == 1 and 'aria-keyshortcuts="?"' in page
+
+
 def test_invalid_filters_answer_422_with_no_rows(signed_in, kit_list):
     Group.objects.create(name="g")
     response = signed_in.get(kit_list, {"members_min": "many"})
