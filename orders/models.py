@@ -371,3 +371,81 @@ class Agent(models.Model):
 
     def __str__(self) -> str:
         return self.worker_id
+
+
+class BulkKind(models.TextChoices):
+    ORDERS_CANCEL = "orders.cancel", "Cancel orders"
+    CUSTOMERS_LEVEL = "customers.level", "Change level"
+    CUSTOMERS_DEACTIVATE = "customers.deactivate", "Deactivate customers"
+    CUSTOMERS_ACTIVATE = "customers.activate", "Activate customers"
+
+
+class BulkAction(models.Model):
+    """One bulk action over the rows an admin selected, done in batches by the agents.
+
+    The selection is fixed when it starts (`BulkItem`, one row per object), so a list
+    that changes afterwards does not change what it acts on. `key` (the form's) makes a
+    resubmit or a double click the same action. The counts are those of its items, kept
+    here as batches finish so that the progress page reads one row.
+    """
+
+    key = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=30, choices=BulkKind.choices)
+    params = models.JSONField(default=dict, blank=True)
+    description = models.CharField(max_length=300, help_text="What was selected, in words.")
+    list_url = models.CharField(max_length=2000, blank=True, help_text="The list as it was filtered.")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    client_address = models.GenericIPAddressField(null=True, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["created_at"], condition=Q(finished_at__isnull=True), name="bulk_unfinished"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(done__gte=0) & Q(skipped__gte=0) & Q(failed__gte=0), name="bulk_counts"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Bulk action {self.pk}"
+
+    @property
+    def processed(self) -> int:
+        return self.done + self.skipped + self.failed
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else self.processed * 100 // self.total
+
+
+class BulkOutcome(models.TextChoices):
+    WAITING = "", "Waiting"
+    DONE = "done", "Done"
+    SKIPPED = "skipped", "Skipped"
+    FAILED = "failed", "Failed"
+
+
+class BulkItem(models.Model):
+    """One selected object of a bulk action (`object_id`: an order's or a customer's
+    id) and what became of it, with the reason when it was skipped or failed."""
+
+    bulk = models.ForeignKey(BulkAction, on_delete=models.CASCADE, related_name="items")
+    object_id = models.BigIntegerField()
+    outcome = models.CharField(max_length=10, choices=BulkOutcome.choices, default="", blank=True)
+    reason = models.CharField(max_length=300, blank=True, default="")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["bulk", "object_id"], name="bulk_item_once")]
+        indexes = [
+            models.Index(fields=["bulk", "object_id"], condition=Q(outcome=""), name="bulk_item_waiting"),
+            models.Index(fields=["bulk", "outcome", "id"], name="bulk_item_outcome"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bulk_id}:{self.object_id} {self.outcome or 'waiting'}"

@@ -61,6 +61,11 @@ def client_address(address: str | None) -> Iterator[None]:
         _client_address.reset(token)
 
 
+def current_client_address() -> str | None:
+    """The client address entries written now carry (work recorded to be done later keeps it)."""
+    return _client_address.get()
+
+
 def changes_between(before: Mapping, after: Mapping) -> dict[str, list[str]]:
     """`{field: [before, after]}` for each field of `after` whose value differs, as text."""
     return {

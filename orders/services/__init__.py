@@ -26,6 +26,7 @@ agent's moves). This package exports the services and nothing else.
 """
 
 from orders.services.balances import balance_deduct, balance_top_up
+from orders.services.bulk import bulk_start, bulk_work
 from orders.services.catalog import level_delete, level_save, product_delete, product_save, product_set_active
 from orders.services.customers import customer_change_level, customer_create, customer_update
 from orders.services.fulfilment import (
@@ -58,6 +59,8 @@ __all__ = [
     "agent_start",
     "agent_stop",
     "balance_deduct",
+    "bulk_start",
+    "bulk_work",
     "balance_top_up",
     "customer_change_level",
     "customer_create",
