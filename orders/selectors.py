@@ -14,9 +14,23 @@ from django.core.cache import cache
 from django.db.models import Case, CharField, Count, F, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils import timezone
 
-from orders.models import Agent, Customer, LedgerEntry, Level, Order, OrderNote, OrderStatus, Payment, Product
+from orders.models import (
+    Agent,
+    BulkAction,
+    BulkKind,
+    BulkOutcome,
+    Customer,
+    LedgerEntry,
+    Level,
+    Order,
+    OrderNote,
+    OrderStatus,
+    Payment,
+    Product,
+)
 from orders.money import round_money
 from orders.references import reference
 
@@ -260,3 +274,25 @@ def orders_running_on(worker_ids: list[str]) -> dict[str, list[str]]:
 def orders_left_to_run() -> bool:
     """Whether any order is pending (a retry's wait included) or running."""
     return Order.objects.filter(status__in=[OrderStatus.PENDING, OrderStatus.RUNNING]).exists()
+
+
+def bulk_get(pk: int) -> BulkAction:
+    return get_object_or_404(BulkAction.objects.select_related("actor"), pk=pk)
+
+
+def bulk_result(bulk: BulkAction, *, limit: int = 1000) -> dict[str, list]:
+    """A finished bulk action's `reasons` (each outcome and reason that was not done,
+    with how many) and `left`: its first `limit` objects not done, each with the name
+    and page of what it acted on."""
+    not_done = bulk.items.exclude(outcome=BulkOutcome.DONE)
+    reasons = list(not_done.values("outcome", "reason").annotate(n=Count("id")).order_by("-n")[:20])
+    items = list(not_done.order_by("id")[:limit])
+    ids = [item.object_id for item in items]
+    if bulk.kind == BulkKind.ORDERS_CANCEL:
+        names = dict(Order.objects.filter(pk__in=ids).values_list("pk", "order_no"))
+        page = {pk: reverse("order_detail", args=[number]) for pk, number in names.items()}
+    else:
+        names = dict(Customer.objects.filter(pk__in=ids).values_list("pk", "name"))
+        page = {pk: reverse("customer_detail", args=[pk]) for pk in names}
+    left = [(item, names.get(item.object_id, item.object_id), page.get(item.object_id, "")) for item in items]
+    return {"reasons": reasons, "left": left}

@@ -15,6 +15,7 @@ from django.utils.html import format_html, format_html_join
 
 from dashboard.accounts.audit import AuditAction
 from dashboard.accounts.models import AuditEntry
+from dashboard.ui.bulk import SelectColumn
 from dashboard.ui.formatting import format_money
 from dashboard.ui.tables import (
     WIDE_ONLY,
@@ -85,7 +86,7 @@ class PaymentTable(ListTable):
 
     class Meta(ListTable.Meta):
         model = Payment
-        fields = ("created_at", "payment_no", "order", "customer", "method", "kind", "status", "amount")
+        fields = ("select", "created_at", "payment_no", "order", "customer", "method", "kind", "status", "amount")
         order_by = ("-created_at",)
         empty_text = "No payments match. Clear a filter or widen the dates."
 
@@ -99,12 +100,13 @@ class OrderPaymentTable(PaymentTable):
     created_at = LocalDateTimeColumn(verbose_name="Date", format=TO_THE_SECOND)
 
     class Meta(PaymentTable.Meta):
-        exclude = ("order", "customer")
+        exclude = ("select", "order", "customer")
         sequence = ("payment_no", "kind", "method", "status", "amount", "created_at")
         empty_text = "No payments."
 
 
 class CustomerTable(ListTable):
+    select = SelectColumn()
     username = tables.Column(accessor="user__username", verbose_name="Username")
     name = tables.Column()
     mobile = tables.Column(orderable=False)
@@ -115,7 +117,7 @@ class CustomerTable(ListTable):
 
     class Meta(ListTable.Meta):
         model = Customer
-        fields = ("username", "name", "mobile", "level", "balance", "active", "actions")
+        fields = ("select", "username", "name", "mobile", "level", "balance", "active", "actions")
         order_by = ("name",)
         empty_text = "No customers match. Clear a filter, or add a customer."
 
@@ -211,6 +213,7 @@ class ProductTable(ListTable):
 
 
 class OrderTable(ListTable):
+    select = SelectColumn()
     order_no = ReferenceColumn(verbose_name="Order", orderable=False, url_name="order_detail")
     created_at = LocalDateTimeColumn(verbose_name="Placed", order_by=("created_at", "id"), attrs=WIDE_ONLY)
     customer = tables.Column(accessor="customer__name", verbose_name="Customer", orderable=False)
@@ -222,7 +225,7 @@ class OrderTable(ListTable):
 
     class Meta(ListTable.Meta):
         model = Order
-        fields = ("order_no", "created_at", "customer", "product", "quantity", "amount", "status", "actions")
+        fields = ("select", "order_no", "created_at", "customer", "product", "quantity", "amount", "status", "actions")
         order_by = ("-created_at",)
         empty_text = "No orders match. Clear a filter or widen the dates."
         row_attrs = {"id": lambda record: f"order-{record.order_no}"}
@@ -246,14 +249,14 @@ class CustomerOrderTable(OrderTable):
     """A customer's own orders: the order list without the customer."""
 
     class Meta(OrderTable.Meta):
-        exclude = ("customer",)
+        exclude = ("select", "customer")
 
 
 class RecentOrderTable(OrderTable):
     """A customer's last orders (their home page, their page in the back office), newest first."""
 
     class Meta(OrderTable.Meta):
-        exclude = ("customer", "actions")
+        exclude = ("select", "customer", "actions")
         sequence = ("order_no", "product", "quantity", "amount", "status", "created_at")
         empty_text = "No orders yet."
 

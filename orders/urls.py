@@ -3,6 +3,7 @@ from django.urls import path
 from orders.views import (
     agents,
     audit,
+    bulk,
     catalog,
     customers,
     notes,
@@ -47,6 +48,8 @@ urlpatterns += [
 urlpatterns += [
     path("agents/", agents.agent_list, name="agent_list"),
     path("audit/", audit.audit_list, name="audit_list"),
+    path("bulk/<str:name>/", bulk.bulk_start, name="bulk_start"),
+    path("bulk/actions/<int:pk>/", bulk.bulk_detail, name="bulk_detail"),
 ]
 
 urlpatterns += [

@@ -17,6 +17,7 @@ from django_tables2 import RequestConfig, Table
 from django_tables2.data import TableQuerysetData
 from django_tables2.rows import BoundRows
 
+from dashboard.ui.bulk import Bulk
 from dashboard.ui.export import csv_export
 from dashboard.ui.listings import Listing, ListTools
 
@@ -88,6 +89,7 @@ def render_list(
     region: str,
     export_name: str,
     listing: Listing,
+    bulk: Bulk | None = None,
     context: dict | None = None,
 ) -> HttpResponse:
     """The list page, the `region` partial for htmx, or `?export=csv`.
@@ -96,13 +98,17 @@ def render_list(
     Invalid filters answer 422 with the form's errors and no rows. The `listing`
     (`dashboard.ui.listings`) names the list: a user who may arrange it sees it, on
     screen and in CSV, with the columns they chose or those of the saved view open
-    (`?view=`), and on the whole page the list tools (`ui/list_tools.html`).
+    (`?view=`), and on the whole page the list tools (`ui/list_tools.html`). With
+    `bulk` (`dashboard.ui.bulk`), rows can be selected and acted on together.
     """
     valid = not filterset.is_bound or filterset.is_valid()
     queryset = filterset.qs if valid else filterset.queryset.none()
     tools = ListTools(request, listing)
     table = tools.apply(table_class(queryset))
     RequestConfig(request, paginate=False).configure(table)
+    table.bulk = bulk
+    if bulk is None and "select" in table.columns.columns:
+        table.columns.hide("select")
     if valid and request.GET.get("export") == "csv":
         return csv_export(table, table.data.data, export_name)
     table.paginate(paginator_class=CappedPaginator, per_page=_per_page(request), page=request.GET.get("page", 1))

@@ -69,10 +69,12 @@ class AgentLoop:
                     self._beat_and_sweep()
                     next_beat = time.monotonic() + self.settings.beat_seconds
                 claimed = self._claim()
+                # Between claims, one batch of a bulk action (orders.services.bulk).
+                bulk_done = services.bulk_work()
                 self.backoff.reset()
-                if not claimed and self.once and self._drained():
+                if not claimed and not bulk_done and self.once and self._drained():
                     break
-                if not claimed:
+                if not claimed and not bulk_done:
                     self._wait(self.settings.poll_seconds)
             except DATABASE_ERRORS as error:
                 self._wait_out(error)

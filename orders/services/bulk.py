@@ -111,10 +111,13 @@ def _copy_selection(bulk: BulkAction, selection: QuerySet) -> int:
         return cursor.rowcount
 
 
-def bulk_work(*, batch: int = BATCH) -> int:
-    """Does one batch of the oldest unfinished bulk action; returns how many objects it
-    took (0: nothing to do). The action is finished once no item is left waiting."""
-    bulk = BulkAction.objects.filter(finished_at__isnull=True).order_by("created_at", "id").first()
+def bulk_work(*, bulk: BulkAction | None = None, batch: int = BATCH) -> int:
+    """Does one batch of `bulk`, or of the oldest unfinished bulk action; returns how many
+    objects it took (0: nothing to do). An action is finished once no item is left waiting."""
+    unfinished = BulkAction.objects.filter(finished_at__isnull=True)
+    if bulk is not None:
+        unfinished = unfinished.filter(pk=bulk.pk)
+    bulk = unfinished.order_by("created_at", "id").first()
     if bulk is None:
         return 0
     with transaction.atomic():

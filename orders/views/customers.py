@@ -18,6 +18,7 @@ from orders.filters import CustomerFilter, LedgerFilter
 from orders.forms import BalanceForm, CustomerCreateForm, CustomerEditForm, new_idempotency_key
 from orders.models import LedgerKind
 from orders.tables import CustomerTable, LedgerTable, RecentOrderTable
+from orders.views.bulk import bulk_for
 
 CUSTOMERS = register(Listing("customers", CustomerTable, url_name="customer_list", permission="orders.view_customer"))
 # A customer's transactions on their page: columns of their own (the customer is known there).
@@ -37,6 +38,7 @@ def customer_list(request: HtmxHttpRequest) -> HttpResponse:
         region="customers-table",
         export_name="customers",
         listing=CUSTOMERS,
+        bulk=bulk_for(request, "customers"),
     )
 
 

@@ -25,6 +25,7 @@ from orders.forms import NoteForm, OrderForm, QuoteForm, RefundForm, ReorderForm
 from orders.models import OrderStatus, PaymentMethod, PaymentStatus
 from orders.services.ordering import REORDERABLE_STATUSES
 from orders.tables import CustomerOrderTable, OrderLedgerTable, OrderPaymentTable, OrderTable
+from orders.views.bulk import bulk_for
 
 # How often a page with open orders asks for their status.
 POLL_SECONDS = 3
@@ -51,6 +52,7 @@ def order_list(request: HtmxHttpRequest) -> HttpResponse:
         region="orders-table",
         export_name="orders",
         listing=ORDERS,
+        bulk=bulk_for(request, "orders"),
         context={"poll_seconds": POLL_SECONDS},
     )
 

@@ -9,6 +9,7 @@ from dashboard.ui.lists import render_list
 from orders import selectors
 from orders.filters import PaymentFilter
 from orders.tables import PaymentTable
+from orders.views.bulk import bulk_for
 
 # Customers see their own payments here; admins arrange the list.
 PAYMENTS = register(Listing("payments", PaymentTable, url_name="payment_list", permission="orders.view_all_orders"))
@@ -25,4 +26,5 @@ def payment_list(request: HtmxHttpRequest) -> HttpResponse:
         region="payments-table",
         export_name="payments",
         listing=PAYMENTS,
+        bulk=bulk_for(request, "payments"),
     )
