@@ -6,6 +6,7 @@ test-results/ when it fails (pytest-playwright's --screenshot, set in pytest.ini
 """
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,8 +29,16 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 # at once (the list region and the balance badge), which then read each other's rows.
 class SerialLiveServer(WSGIServer):
     # Requests run in the server's own thread, which already has the test's connections.
+    # `lock` is held while one is served: a test's own background work (an agent's
+    # batches) takes it too, so the one connection is never used by two at once.
+    lock = threading.RLock()
+
     def __init__(self, *args, connections_override=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+
+    def finish_request(self, request, client_address) -> None:
+        with self.lock:
+            super().finish_request(request, client_address)
 
 
 LiveServerThread.server_class = SerialLiveServer

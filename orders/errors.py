@@ -64,3 +64,14 @@ class PaymentNotStarted(OrderPlatformError):
     def __init__(self, message: str | None = None, *, order: "Order") -> None:
         super().__init__(message)
         self.order = order
+
+
+class SelectionChanged(OrderPlatformError):
+    """A bulk action's rows are no longer the count the admin confirmed (`total`: now)."""
+
+    kind = CONFLICT
+    message = "The selection changed since you confirmed it. Check the count and confirm again."
+
+    def __init__(self, message: str | None = None, *, total: int) -> None:
+        super().__init__(message)
+        self.total = total

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from dashboard.accounts import services as accounts
 from dashboard.accounts.audit import AuditAction, audit_record, client_address, current_client_address
-from orders.errors import InvalidRequest, OrderPlatformError
+from orders.errors import InvalidRequest, OrderPlatformError, SelectionChanged
 from orders.models import (
     BulkAction,
     BulkItem,
@@ -52,9 +52,12 @@ def bulk_start(
     description: str,
     list_url: str = "",
     params: dict | None = None,
+    expected: int | None = None,
 ) -> tuple[BulkAction, bool]:
     """The bulk action over every row of `selection` (a queryset of orders or customers),
-    and whether it is new: a `key` seen before returns its action and starts nothing."""
+    and whether it is new: a `key` seen before returns its action and starts nothing.
+    With `expected` (the count the admin confirmed), a selection that has grown or shrunk
+    since is refused with SelectionChanged, starting nothing."""
     _check_idempotency_key(key)
     if previous := BulkAction.objects.filter(key=key).first():
         return previous, False
@@ -77,6 +80,12 @@ def bulk_start(
             total = _copy_selection(bulk, selection)
             if total == 0:
                 raise InvalidRequest("Nothing is selected: no row matches.")
+            if expected is not None and total != expected:
+                raise SelectionChanged(
+                    f"The selection changed since you confirmed it: {total:,} match now, not {expected:,}. "
+                    "Check the count and confirm again.",
+                    total=total,
+                )
             BulkAction.objects.filter(pk=bulk.pk).update(total=total)
             bulk.total = total
             audit_record(

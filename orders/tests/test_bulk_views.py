@@ -100,3 +100,16 @@ def test_customers_cannot_start_or_see_bulk_actions(client):
     client.force_login(customer.user)
     assert client.post("/bulk/orders/", {"all": "1", "action": "orders.cancel", "confirm": "1"}).status_code == 403
     assert client.get(f"/bulk/actions/{bulk.pk}/").status_code == 403
+
+
+def test_a_selection_that_changed_since_the_confirmation_asks_again(client, admin):
+    customer = make_customer("100")
+    product = make_product()
+    place(customer, product)
+    form = {"query": f"product={product.pk}", "all": "1", "key": "s" * 32, "action": "orders.cancel"}
+    place(customer, product)  # after the admin saw "1"
+    refused = client.post("/bulk/orders/", {**form, "confirm": "1", "count": "1"})
+    assert refused.status_code == 409 and "2 match now, not 1" in refused.text
+    assert 'name="count" value="2"' in refused.text and not BulkAction.objects.exists()
+    client.post("/bulk/orders/", {**form, "confirm": "1", "count": "2"})
+    assert BulkAction.objects.get().total == 2

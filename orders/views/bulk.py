@@ -150,8 +150,10 @@ def bulk_start(request: HtmxHttpRequest, name: str) -> HttpResponse:
             description=context["description"],
             list_url=back,
             params=params,
+            expected=int(confirmed) if (confirmed := request.POST.get("count", "")).isdigit() else None,
         )
     except OrderPlatformError as refused:
+        # The count shown is the current one: confirming again acts on it.
         return render(request, "orders/bulk_confirm.html", {**context, "error": refused.message}, status=refused.status)
     if new and bulk.total <= AT_ONCE:
         while services.bulk_work(bulk=bulk):
