@@ -140,8 +140,9 @@ def bulk_work(*, bulk: BulkAction | None = None, batch: int = BATCH) -> int:
                 BulkAction.objects.filter(pk=bulk.pk, finished_at__isnull=True).update(finished_at=timezone.now())
             return 0
         with client_address(bulk.client_address):
-            for item in _in_lock_order(bulk, items):
-                item.outcome, reason = _do(bulk, item.object_id)
+            selected = _selected(bulk, items)
+            for item in _in_lock_order(items, selected):
+                item.outcome, reason = _do(bulk, item.object_id, selected.get(item.object_id))
                 item.reason = reason[:REASON_MAX]
         BulkItem.objects.bulk_update(items, ["outcome", "reason"])
         counts = {outcome: sum(1 for i in items if i.outcome == outcome) for outcome in BulkOutcome.values[1:]}
@@ -149,22 +150,42 @@ def bulk_work(*, bulk: BulkAction | None = None, batch: int = BATCH) -> int:
     return len(items)
 
 
-def _in_lock_order(bulk: BulkAction, items: list[BulkItem]) -> list[BulkItem]:
-    """Orders by customer: every batch locks customers in ascending order, so two agents
-    sharing an action never wait on each other in a cycle."""
-    if bulk.kind != BulkKind.ORDERS_CANCEL:
-        return items
-    customer_of = dict(Order.objects.filter(pk__in=[i.object_id for i in items]).values_list("pk", "customer_id"))
-    return sorted(items, key=lambda i: (customer_of.get(i.object_id, 0), i.object_id))
+def _selected(bulk: BulkAction, items: list[BulkItem]) -> dict[int, Order | Customer]:
+    """The batch's objects by id; missing ones no longer exist.
+
+    Orders are locked here, all of them in ascending id, before any customer is: the
+    services lock an order before its customer, and so does the whole batch. An agent
+    or a customer acting on one of these orders waits for the batch and never the
+    other way round, and an order the batch skips is already locked for its note.
+    """
+    ids = [item.object_id for item in items]
+    if bulk.kind == BulkKind.ORDERS_CANCEL:
+        orders = Order.objects.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk")
+        return {order.pk: order for order in orders}
+    return {customer.pk: customer for customer in Customer.objects.select_related("user", "level").filter(pk__in=ids)}
 
 
-def _do(bulk: BulkAction, object_id: int) -> tuple[str, str]:
+def _in_lock_order(items: list[BulkItem], selected: dict[int, Order | Customer]) -> list[BulkItem]:
+    """Orders by customer: every batch then locks customers in ascending order, so two
+    agents sharing an action never wait on each other in a cycle."""
+
+    def customer_first(item: BulkItem) -> tuple[int, int]:
+        found = selected.get(item.object_id)
+        return (found.customer_id if isinstance(found, Order) else item.object_id, item.object_id)
+
+    return sorted(items, key=customer_first)
+
+
+def _do(bulk: BulkAction, object_id: int, found: Order | Customer | None) -> tuple[str, str]:
     """What became of one object: done, or skipped with the reason."""
+    if found is None:
+        kind = "order" if bulk.kind == BulkKind.ORDERS_CANCEL else "customer"
+        return BulkOutcome.SKIPPED, f"The {kind} no longer exists."
     try:
         with transaction.atomic():
             if bulk.kind == BulkKind.ORDERS_CANCEL:
-                return _cancel(bulk, object_id)
-            return _customer(bulk, object_id)
+                return _cancel(bulk, found)
+            return _customer(bulk, found)
     except (OrderPlatformError, accounts.AccountError) as refused:
         return BulkOutcome.SKIPPED, refused.message
     except (OperationalError, InterfaceError):
@@ -174,10 +195,8 @@ def _do(bulk: BulkAction, object_id: int) -> tuple[str, str]:
         return BulkOutcome.FAILED, f"{type(error).__name__}: {error}"
 
 
-def _cancel(bulk: BulkAction, order_id: int) -> tuple[str, str]:
-    order = Order.objects.filter(pk=order_id).first()
-    if order is None:
-        return BulkOutcome.SKIPPED, "The order no longer exists."
+def _cancel(bulk: BulkAction, order: Order) -> tuple[str, str]:
+    """`order` is locked: its status is the one it has."""
     if order.status != OrderStatus.PENDING:
         reason = f"It was {order.get_status_display().lower()} by then, not pending."
         OrderNote.objects.create(order=order, author=bulk.actor, body=f"Bulk action {bulk.pk} left it: {reason}")
@@ -186,10 +205,7 @@ def _cancel(bulk: BulkAction, order_id: int) -> tuple[str, str]:
     return BulkOutcome.DONE, ""
 
 
-def _customer(bulk: BulkAction, customer_id: int) -> tuple[str, str]:
-    customer = Customer.objects.select_related("user", "level").filter(pk=customer_id).first()
-    if customer is None:
-        return BulkOutcome.SKIPPED, "The customer no longer exists."
+def _customer(bulk: BulkAction, customer: Customer) -> tuple[str, str]:
     if bulk.kind == BulkKind.CUSTOMERS_LEVEL:
         level = Level.objects.get(pk=bulk.params["level"])
         if customer.level_id == level.pk:

@@ -179,7 +179,9 @@ def order_expire_leases(*, max_attempts: int, limit: int = 100) -> int:
         stale = Order.objects.filter(status=OrderStatus.RUNNING, lease_expires_at__lt=now).order_by("lease_expires_at")
         if connection.features.has_select_for_update_skip_locked:
             stale = stale.select_for_update(skip_locked=True)
-        for order in list(stale[:limit]):
+        # Failing one refunds it, which locks its customer: customers in ascending order,
+        # as a bulk action's batch takes them, so the two never wait on each other in a cycle.
+        for order in sorted(stale[:limit], key=lambda order: (order.customer_id, order.pk)):
             worker = order.claimed_by
             error = f"The lease of {worker} expired (the agent stopped answering)"
             if order.attempts >= max_attempts:

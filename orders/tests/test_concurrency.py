@@ -16,14 +16,21 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
+from dashboard.accounts.audit import AuditAction
+from dashboard.accounts.models import AuditEntry
 from orders import services
 from orders.errors import IdempotencyConflict, IllegalTransition, InsufficientBalance
 from orders.models import (
+    BulkAction,
+    BulkItem,
+    BulkKind,
+    BulkOutcome,
     Customer,
     LedgerEntry,
     LedgerKind,
     Order,
     OrderEvent,
+    OrderNote,
     OrderStatus,
     Payment,
     PaymentKind,
@@ -476,4 +483,151 @@ def test_a_callback_racing_the_expiry_sweep_pays_or_cancels_never_both():
         assert not order.payments.filter(kind=PaymentKind.REFUND).exists()
         assert not order.ledger_entries.exists()
     assert balance_of(customer) == Decimal("0.00")
+    assert_invariants()
+
+
+def _work_bulk_to_end(bulk=None) -> int:
+    """An agent's share of a bulk action (or of the oldest): batches until none is left for it."""
+    taken = 0
+    while done := services.bulk_work(bulk=bulk, batch=7):
+        taken += done
+    return taken
+
+
+def _fulfil_until_empty(worker_id: str) -> int:
+    """An agent: claims, then completes the even orders and fails (refunds) the odd."""
+    taken = 0
+    while batch := services.order_claim(worker_id=worker_id, lease_seconds=60, limit=3):
+        for order in batch:
+            if order.pk % 2:
+                services.order_fail(order=order, worker_id=worker_id, error="unreachable")
+            else:
+                services.order_complete(order=order, worker_id=worker_id)
+        taken += len(batch)
+    return taken
+
+
+def _cancel_own(customer: Customer) -> int:
+    """A customer cancelling their orders, newest first (the bulk action goes oldest first)."""
+    cancelled = 0
+    for order in Order.objects.filter(customer=customer).order_by("-pk"):
+        try:
+            services.order_cancel(order=order, actor=customer.user)
+            cancelled += 1
+        except IllegalTransition:
+            pass
+    return cancelled
+
+
+def test_a_bulk_cancel_racing_the_agents_and_the_customers_refunds_each_order_once():
+    """Every order ends cancelled with one refund, or claimed with none (completed) or one
+    (failed); the bulk action counts each order once; no caller meets a deadlock."""
+
+    product = make_product(tiers=((1, "10.00"),))
+    customers = [make_customer("100.00") for _ in range(8)]
+    orders = [place(customer, product) for _ in range(10) for customer in customers]
+    admin = make_admin()
+    bulk, _ = services.bulk_start(
+        kind=BulkKind.ORDERS_CANCEL, selection=Order.objects.all(), actor=admin, key=key(), description="all"
+    )
+
+    outcomes = run_concurrently(
+        lambda action, *args: action(*args),
+        [(_work_bulk_to_end,)] * 3
+        + [(_fulfil_until_empty, f"agent-{n}") for n in range(3)]
+        + [(_cancel_own, customer) for customer in customers],
+    )
+
+    assert sum(outcomes[:3]) == 80, "each item was taken by one bulk worker"
+    bulk.refresh_from_db()
+    assert bulk.finished_at is not None and bulk.failed == 0 and bulk.done + bulk.skipped == 80
+    by_bulk = set(BulkItem.objects.filter(bulk=bulk, outcome=BulkOutcome.DONE).values_list("object_id", flat=True))
+    claimed = sum(outcomes[3:6])
+    by_customers = sum(outcomes[6:])
+    assert len(by_bulk) + claimed + by_customers == 80
+    for order in Order.objects.all():
+        refunds = order.ledger_entries.filter(kind=LedgerKind.REFUND).count()
+        ran = order.events.filter(to_status=OrderStatus.RUNNING).exists()
+        if order.status == OrderStatus.CANCELLED:
+            assert refunds == 1 and not ran
+            cancelled_by = order.events.get(to_status=OrderStatus.CANCELLED).actor
+            assert (cancelled_by == admin) == (order.pk in by_bulk)
+        elif order.status == OrderStatus.FAILED:
+            assert refunds == 1 and ran and order.pk not in by_bulk
+        else:
+            assert order.status == OrderStatus.COMPLETED and refunds == 0 and ran
+    # What the bulk action left, it says on the order's own timeline.
+    skipped = set(BulkItem.objects.filter(bulk=bulk, outcome=BulkOutcome.SKIPPED).values_list("object_id", flat=True))
+    noted = set(
+        OrderNote.objects.filter(body__startswith=f"Bulk action {bulk.pk} left it").values_list("order_id", flat=True)
+    )
+    assert skipped == noted == {order.pk for order in orders} - by_bulk
+    for customer in customers:
+        completed = Order.objects.filter(customer=customer, status=OrderStatus.COMPLETED).count()
+        assert balance_of(customer) == Decimal("100.00") - 10 * completed
+    assert BulkAction.objects.count() == 1
+    assert_invariants()
+
+
+def test_one_bulk_action_sent_ten_times_starts_and_runs_once():
+    """A resubmit or a double click (the confirmation's key, sent again) starts nothing twice."""
+
+    product = make_product(tiers=((1, "10.00"),))
+    customer = make_customer("300.00")
+    for _ in range(30):
+        place(customer, product)
+    admin, bulk_key = make_admin(), key()
+
+    def start():
+        bulk, new = services.bulk_start(
+            kind=BulkKind.ORDERS_CANCEL,
+            selection=Order.objects.filter(status=OrderStatus.PENDING),
+            actor=admin,
+            key=bulk_key,
+            description="30 pending",
+            expected=30,
+        )
+        return bulk.pk, new
+
+    outcomes = run_concurrently(start, [()] * 10)
+    run_concurrently(_work_bulk_to_end, [()] * 3)
+
+    assert len({pk for pk, _ in outcomes}) == 1 and sum(new for _, new in outcomes) == 1
+    assert BulkAction.objects.count() == 1 and BulkItem.objects.count() == 30
+    assert AuditEntry.objects.filter(action=AuditAction.BULK_STARTED).count() == 1
+    bulk = BulkAction.objects.get()
+    assert (bulk.total, bulk.done, bulk.skipped, bulk.failed) == (30, 30, 0, 0)
+    assert Payment.objects.filter(kind=PaymentKind.REFUND).count() == 30
+    assert balance_of(customer) == Decimal("300.00")
+    assert_invariants()
+
+
+def test_two_bulk_actions_over_the_same_orders_refund_each_once():
+    """Two admins select the same rows and confirm at the same moment: what one cancelled,
+    the other skips."""
+
+    product = make_product(tiers=((1, "10.00"),))
+    customers = [make_customer("100.00") for _ in range(5)]
+    for customer in customers:
+        for _ in range(10):
+            place(customer, product)
+    bulks = [
+        services.bulk_start(
+            kind=BulkKind.ORDERS_CANCEL,
+            selection=Order.objects.all(),
+            actor=make_admin(),
+            key=key(),
+            description=str(n),
+        )[0]
+        for n in range(2)
+    ]
+
+    run_concurrently(_work_bulk_to_end, [(bulk,) for bulk in bulks] * 2)
+
+    first, second = BulkAction.objects.order_by("pk")
+    assert first.done + second.done == 50 and first.skipped + second.skipped == 50
+    assert first.failed == second.failed == 0
+    assert Order.objects.filter(status=OrderStatus.CANCELLED).count() == 50
+    assert Payment.objects.filter(kind=PaymentKind.REFUND).count() == 50
+    assert all(balance_of(customer) == Decimal("100.00") for customer in customers)
     assert_invariants()
