@@ -6,11 +6,10 @@ from orders.views import (
     bulk,
     catalog,
     customers,
-    notes,
+    order_forms,
     orders,
     payment_callbacks,
     payments,
-    refunds,
     transactions,
 )
 
@@ -40,9 +39,9 @@ urlpatterns += [
     path("orders/rows/", orders.order_rows, name="order_rows"),
     path("orders/<str:order_no>/", orders.order_detail, name="order_detail"),
     path("orders/<str:order_no>/cancel/", orders.order_cancel, name="order_cancel"),
-    path("orders/<str:order_no>/refund/", refunds.order_refund, name="order_refund"),
-    path("orders/<str:order_no>/reorder/", refunds.order_reorder, name="order_reorder"),
-    path("orders/<str:order_no>/notes/", notes.order_note_add, name="order_note_add"),
+    path("orders/<str:order_no>/refund/", order_forms.order_refund, name="order_refund"),
+    path("orders/<str:order_no>/reorder/", order_forms.order_reorder, name="order_reorder"),
+    path("orders/<str:order_no>/notes/", order_forms.order_note_add, name="order_note_add"),
 ]
 
 urlpatterns += [

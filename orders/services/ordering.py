@@ -233,22 +233,26 @@ def _paying_by(method: str) -> str:
 @transaction.atomic
 def order_cancel(*, order: Order, actor: Actor, note: str = "") -> Order:
     """Cancels a pending order and refunds it in full. Callers check who may cancel."""
-    order = _transition(
+    return _end_with_refund(
         order,
         expected=OrderStatus.PENDING,
         to=OrderStatus.CANCELLED,
         actor=actor,
         note=note or "Cancelled",
+        memo=f"Refund of cancelled order {order.order_no}",
+        audit=AuditAction.ORDER_CANCELLED,
+        detail=note,
         finished_at=timezone.now(),
     )
-    _refund(order, actor=actor, memo=f"Refund of cancelled order {order.order_no}")
-    audit_record(
-        actor=actor,
-        action=AuditAction.ORDER_CANCELLED,
-        target=order,
-        changes={"status": [OrderStatus.PENDING, OrderStatus.CANCELLED]},
-        detail=note,
-    )
+
+
+def _end_with_refund(
+    order: Order, *, expected: str, to: str, actor: Actor, note: str, memo: str, audit: str, detail: str, **changes
+) -> Order:
+    """Moves a locked order to a final status, refunds its charge, and audits the move."""
+    order = _transition(order, expected=expected, to=to, actor=actor, note=note, **changes)
+    _refund(order, actor=actor, memo=memo)
+    audit_record(actor=actor, action=audit, target=order, changes={"status": [expected, to]}, detail=detail)
     return order
 
 
@@ -263,18 +267,16 @@ def order_refund(*, order: Order, actor: Actor, reason: str) -> Order:
     Callers check who may refund."""
     _check_text(reason, field="reason", max_length=REFUND_REASON_MAX, required=True)
     reason = reason.strip()
-    order = _transition(
-        order, expected=OrderStatus.COMPLETED, to=OrderStatus.REFUNDED, actor=actor, note=f"Refunded: {reason}"
-    )
-    _refund(order, actor=actor, memo=f"Refund of order {order.order_no}: {reason}")
-    audit_record(
+    return _end_with_refund(
+        order,
+        expected=OrderStatus.COMPLETED,
+        to=OrderStatus.REFUNDED,
         actor=actor,
-        action=AuditAction.ORDER_REFUNDED,
-        target=order,
-        changes={"status": [OrderStatus.COMPLETED, OrderStatus.REFUNDED]},
+        note=f"Refunded: {reason}",
+        memo=f"Refund of order {order.order_no}: {reason}",
+        audit=AuditAction.ORDER_REFUNDED,
         detail=reason,
     )
-    return order
 
 
 REORDERABLE_STATUSES = (OrderStatus.FAILED, OrderStatus.REFUNDED)

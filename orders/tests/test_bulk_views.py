@@ -98,8 +98,11 @@ def test_customers_cannot_start_or_see_bulk_actions(client):
     client.post("/bulk/orders/", {"query": "", "all": "1", "action": "orders.cancel", "confirm": "1", "key": "z" * 32})
     bulk = BulkAction.objects.get()
     client.force_login(customer.user)
-    assert client.post("/bulk/orders/", {"all": "1", "action": "orders.cancel", "confirm": "1"}).status_code == 403
+    for name, action in (("orders", "orders.cancel"), ("customers", "customers.deactivate"), ("payments", "export")):
+        for form in ({"all": "1", "action": action, "confirm": "1", "key": "c" * 32}, {"all": "1", "action": action}):
+            assert client.post(f"/bulk/{name}/", form).status_code == 403
     assert client.get(f"/bulk/actions/{bulk.pk}/").status_code == 403
+    assert BulkAction.objects.count() == 1 and customer.user.is_active
 
 
 def test_a_selection_that_changed_since_the_confirmation_asks_again(client, admin):
