@@ -74,6 +74,7 @@ class OrderLedgerTable(LedgerTable):
 
 
 class PaymentTable(ListTable):
+    select = SelectColumn()
     key_column = "payment_no"
     created_at = newest_first()
     payment_no = ReferenceColumn(verbose_name="Payment", orderable=False)
