@@ -131,7 +131,11 @@ def assert_accessible(page: Page) -> None:
     )
 
 
-def screenshot(page: Page, name: str) -> None:
-    """A screenshot for people to look at (test-results/ is not committed)."""
+def screenshot(page: Page, name: str, *, full_page: bool = True) -> None:
+    """A screenshot for people to look at (test-results/ is not committed): the whole
+    page, or with `full_page=False` the window (a modal dialog's backdrop covers only that)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+    if full_page:
+        # From the top: a full-page shot of a scrolled page draws the sticky bars mid-page.
+        page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=full_page)

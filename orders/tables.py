@@ -74,6 +74,7 @@ class OrderLedgerTable(LedgerTable):
 
 
 class PaymentTable(ListTable):
+    select = SelectColumn()
     key_column = "payment_no"
     select = SelectColumn()
     created_at = newest_first()
@@ -318,11 +319,21 @@ class AgentTable(ListTable):
         )
 
 
+# What an audit entry's object is called, where its model's name is not a word.
+AUDIT_OBJECT_KINDS = {"bulkaction": "Bulk action", "savedview": "Saved view"}
+
+
 def audit_object_url(object_type: str, object_id: str, name: str) -> str | None:
     """The page of what an audit entry names, while it has one."""
     if object_type == "order" and name:
         return reverse("order_detail", args=[name])
-    pages = {"customer": "customer_detail", "product": "product_edit", "level": "level_edit", "user": "user_list"}
+    pages = {
+        "customer": "customer_detail",
+        "product": "product_edit",
+        "level": "level_edit",
+        "user": "user_list",
+        "bulkaction": "bulk_detail",
+    }
     if object_type not in pages or not object_id.isdigit():
         return None
     if object_type == "user":
@@ -334,7 +345,9 @@ class AuditTable(ListTable):
     at = LocalDateTimeColumn(verbose_name="Time", format=TO_THE_SECOND, order_by=("at", "id"))
     actor = tables.Column(accessor="actor__username", verbose_name="By", orderable=False, default="system")
     action = tables.Column(orderable=False)
-    target_repr = tables.Column(empty_values=(), verbose_name="Object", orderable=False)
+    target_repr = tables.Column(
+        empty_values=(), verbose_name="Object", orderable=False, attrs={"td": {"class": "wrap"}}
+    )
     changes = tables.Column(empty_values=(), verbose_name="Changes", orderable=False, attrs={"td": {"class": "wrap"}})
     detail = tables.Column(orderable=False, default="", attrs={"td": {"class": "wrap"}})
     client_address = tables.Column(verbose_name="From", orderable=False, default="", attrs=WIDE_ONLY)
@@ -352,9 +365,10 @@ class AuditTable(ListTable):
         return value
 
     def render_target_repr(self, value, record):
-        if not value and not record.object_type:
-            return "—"
-        kind = record.object_type.capitalize() or "—"
+        if not record.object_type:
+            # No object, only a name: the username a failed sign-in typed.
+            return value or "—"
+        kind = AUDIT_OBJECT_KINDS.get(record.object_type, record.object_type.capitalize())
         url = audit_object_url(record.object_type, record.object_id, value)
         if url is None:
             return format_html('<span class="muted">{}</span> {}', kind, value)

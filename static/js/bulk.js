@@ -19,7 +19,7 @@
     if (all) {
       count.textContent = "All " + form.dataset.bulkMatching + " matching " + noun + " are selected.";
     } else if (ticked) {
-      count.textContent = ticked + " " + noun + " ticked on this page, or";
+      count.textContent = ticked + " " + (ticked === 1 ? form.dataset.bulkNounOne : noun) + " ticked on this page, or";
     } else {
       count.textContent = "Tick " + noun + " to act on them, or";
     }
