@@ -76,7 +76,6 @@ class OrderLedgerTable(LedgerTable):
 class PaymentTable(ListTable):
     select = SelectColumn()
     key_column = "payment_no"
-    select = SelectColumn()
     created_at = newest_first()
     payment_no = ReferenceColumn(verbose_name="Payment", orderable=False)
     order = ReferenceColumn(accessor="order__order_no", verbose_name="Order", orderable=False, url_name="order_detail")
