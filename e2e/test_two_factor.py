@@ -11,8 +11,16 @@ from e2e.conftest import assert_accessible, sign_in
 
 
 def app_code(secret: bytes, steps_ahead: int = 0) -> str:
-    """What an authenticator app shows now, or `steps_ahead` time steps later."""
+    """What an authenticator app shows now, or `steps_ahead` time steps later.
+
+    Not in a step's last seconds: a code typed then is checked in the next step, and
+    django-otp stores that difference as the device's drift, which moves the window
+    of every later code (a flaky failure of the next sign-in).
+    """
     totp = TOTP(secret)
+    left = totp.step - time.time() % totp.step
+    if left < 8:
+        time.sleep(left + 0.1)
     totp.time = time.time() + steps_ahead * totp.step
     return f"{totp.token():06d}"
 
